@@ -1,0 +1,60 @@
+# Headshots: two commands. `make run` starts the app on embedded defaults; `make test` runs every check.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON_VERSION := $(shell cat .python-version)
+# Python 3.13: on the PATH, or installed by pyenv (whether or not pyenv is on the PATH).
+PYTHON ?= $(firstword $(shell command -v python3.13 2>/dev/null) \
+	$(wildcard $(shell pyenv root 2>/dev/null)/versions/$(PYTHON_VERSION)/bin/python3.13) \
+	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev prepare lint clean
+
+$(VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON)" ]; then echo "Python 3.13 was not found. Install it (for example 'pyenv install $(PYTHON_VERSION)') or run: make PYTHON=/path/to/python3.13"; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.dev-installed
+
+prepare: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compile_translations
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+
+## The app on embedded defaults: web server and task worker together; Ctrl-C stops both.
+run: prepare
+	$(PY) manage.py run_local --host $(HOST) --port $(PORT)
+
+## Every check: ruff, mypy, pytest. PostgreSQL when DATABASE_URL is set or 127.0.0.1:5432 answers.
+test: $(VENV)/.dev-installed
+	if [ -z "$${DATABASE_URL:-}" ]; then
+	  if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then
+	    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/headshots
+	  else
+	    echo "WARNING: no PostgreSQL at 127.0.0.1:5432 and DATABASE_URL is unset: testing on SQLite." >&2
+	  fi
+	fi
+	echo "Testing with DATABASE_URL=$${DATABASE_URL:-sqlite (embedded)}"
+	$(PY) manage.py compile_translations
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test.sqlite3

@@ -1,0 +1,277 @@
+"""Settings for Headshots. Every value comes from the environment, with embedded defaults.
+
+Nothing at all is needed to run locally: SQLite, a local media folder, console e-mail, a
+local-memory cache and the database task queue. Production sets DEBUG=false and the variables
+in .env.example; a missing SECRET_KEY or a malformed value stops start-up with one line
+(manage.py and wsgi.py print it without a traceback).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.utils.csp import CSP
+
+from headshots.environment import (
+    SettingsError,
+    read_bool,
+    read_cache,
+    read_choice,
+    read_database,
+    read_email_url,
+    read_int,
+    read_list,
+    read_optional,
+    read_str,
+    read_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core ---------------------------------------------------------------------------------
+DEBUG = read_bool("DEBUG", True)
+_secret_key = read_optional("SECRET_KEY")
+if _secret_key is None and not DEBUG:
+    raise SettingsError(
+        "SECRET_KEY is not set: production (DEBUG=false) needs a long random value."
+    )
+# The fallback only ever serves DEBUG mode on a developer's machine.
+SECRET_KEY = _secret_key or "django-insecure-local-development-only-never-in-production"
+
+SITE_URL = read_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
+_site = urlsplit(SITE_URL)
+ALLOWED_HOSTS = read_list(
+    "ALLOWED_HOSTS", [_site.hostname or "localhost", "localhost", "127.0.0.1"]
+)
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "django_tasks_db",
+    "headshots",
+    "accounts",
+    "training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "headshots.urls"
+WSGI_APPLICATION = "headshots.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and cache -------------------------------------------------------------------
+DATABASES = {"default": read_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = read_int("CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so that a worker process in the tests sees the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test.sqlite3")}
+
+REDIS_URL = read_optional("REDIS_URL")
+_cache_url = read_optional("CACHE_URL") or REDIS_URL or "locmemcache://"
+CACHES = {"default": read_cache("CACHE_URL", _cache_url)}
+
+# --- Background work (django.tasks) -------------------------------------------------------
+TASKS_BACKEND = read_choice("TASKS_BACKEND", "database", ("database", "rq", "immediate"))
+if TASKS_BACKEND == "rq":
+    if REDIS_URL is None:
+        raise SettingsError(
+            "TASKS_BACKEND=rq needs REDIS_URL (for example redis://127.0.0.1:6379/0)."
+        )
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Files --------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(read_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+IMAGE_URL_TTL_SECONDS = read_int("IMAGE_URL_TTL_SECONDS", 3600, minimum=60)
+
+AWS_STORAGE_BUCKET_NAME = read_optional("AWS_STORAGE_BUCKET_NAME")
+_default_storage: dict[str, object] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": MEDIA_ROOT},
+}
+if AWS_STORAGE_BUCKET_NAME:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": read_optional("AWS_S3_ENDPOINT_URL"),
+            "region_name": read_optional("AWS_S3_REGION_NAME"),
+            "access_key": read_optional("AWS_ACCESS_KEY_ID"),
+            "secret_key": read_optional("AWS_SECRET_ACCESS_KEY"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": IMAGE_URL_TTL_SECONDS,
+            "file_overwrite": False,
+            "addressing_style": read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual")),
+        },
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- E-mail (Django 6.1 MAILERS; anymail when a provider key is set) ----------------------
+DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "Headshots <hola@headshots.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_resend_key = read_optional("RESEND_API_KEY")
+_postmark_token = read_optional("POSTMARK_SERVER_TOKEN")
+_email_url = read_optional("EMAIL_URL")
+ANYMAIL: dict[str, str] = {}
+MAILERS: dict[str, dict[str, Any]]
+if _resend_key:
+    ANYMAIL["RESEND_API_KEY"] = _resend_key
+    MAILERS = {"default": {"BACKEND": "anymail.backends.resend.EmailBackend"}}
+elif _postmark_token:
+    ANYMAIL["POSTMARK_SERVER_TOKEN"] = _postmark_token
+    MAILERS = {"default": {"BACKEND": "anymail.backends.postmark.EmailBackend"}}
+elif _email_url:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": read_email_url("EMAIL_URL", _email_url),
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- Sign-in (django-allauth: e-mailed code, optional password, optional Google) ----------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_request_login_code"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = read_int("LOGIN_CODE_TIMEOUT_SECONDS", 600, minimum=60)
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "request_login_code": "20/m/ip,3/m/key",
+    "confirm_email": "1/3m/key",
+    "signup": "20/m/ip",
+}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Headshots · "
+GOOGLE_CLIENT_ID = read_optional("GOOGLE_CLIENT_ID")
+GOOGLE_CLIENT_SECRET = read_optional("GOOGLE_CLIENT_SECRET")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET}],
+        "SCOPE": ["email", "profile"],
+        "EMAIL_AUTHENTICATION": True,
+    }
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+
+# --- Languages: Spanish first, English second ---------------------------------------------
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", "Español"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = read_str("TIME_ZONE", "Europe/Madrid")
+USE_TZ = True
+
+# --- Security -----------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = read_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain HTTP; the health check must not answer with a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+if read_bool("TRUST_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF, "https://accounts.google.com"],
+    "frame-ancestors": [CSP.NONE],
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Logging ------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": read_str("LOG_LEVEL", "INFO").upper()},
+}

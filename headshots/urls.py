@@ -1,0 +1,18 @@
+"""URL map of the whole site."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as accounts_views
+from headshots import views
+
+admin.site.site_header = "Headshots"
+admin.site.site_title = "Headshots"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("language/", accounts_views.switch_language, name="switch_language"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

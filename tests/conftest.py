@@ -1,0 +1,141 @@
+"""Shared fixtures: three people (alice, bob, charlie), an S3 server, the test database's URL.
+
+Tests talk to real parts: PostgreSQL (make test picks it), a real S3 HTTP server (moto in
+server mode), a real Redis, and real worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+from django.db import connection
+from moto.server import ThreadedMotoServer
+
+from accounts.models import User
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings: Any, tmp_path: Path) -> None:
+    """Each test gets its own media folder, a clean cache, and tasks run at once in-process."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    cache.clear()  # rate-limit counters must not leak from one test into the next
+
+
+def make_user(email: str, *, language: str = "es", **extra: Any) -> User:
+    """A person with a verified e-mail address, as after a completed sign-up."""
+    user = User.objects.create_user(email=email, language=language, **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return make_user("bob@example.com", language="en")
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return make_user("charlie@example.com")
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    return make_user("staff@example.com", is_staff=True, is_superuser=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto in server mode) on a free local port."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(settings: Any, s3_server: str, request: pytest.FixtureRequest) -> str:
+    """Point the default storage at a fresh bucket on the S3 server; returns the bucket name."""
+    bucket = f"test-{request.node.name.lower().replace('_', '-')[:40]}-{free_port()}"
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1", **credentials)
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": s3_server,
+                "region_name": "us-east-1",
+                "access_key": "testing",
+                "secret_key": "testing",
+                "default_acl": "private",
+                "file_overwrite": False,
+                "addressing_style": "path",
+            },
+        },
+    }
+    return bucket
+
+
+def test_database_url() -> str:
+    """The URL of the database this test runs on, for a worker process to share it."""
+    config = connection.settings_dict
+    if config["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{config['NAME']}"
+    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
+    host = config.get("HOST") or "127.0.0.1"
+    port = config.get("PORT") or 5432
+    return f"postgres://{config['USER']}{password}@{host}:{port}/{config['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def run_manage(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a separate process with exactly the given extra environment."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

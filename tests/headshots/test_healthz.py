@@ -1,0 +1,95 @@
+"""/healthz: 200 when database, cache and storage answer; 503 naming the part that does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+
+@pytest.mark.django_db
+def test_it_is_healthy_on_the_embedded_defaults(client: Client) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "storage": "ok"},
+        "failing": [],
+    }
+
+
+@pytest.mark.django_db
+def test_it_is_healthy_on_redis_and_s3(client: Client, settings: Any, s3_storage: str) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+        }
+    }
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["failing"] == []
+
+
+@pytest.mark.django_db
+def test_it_names_the_cache_when_redis_does_not_answer(client: Client, settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["cache"]
+    assert response.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.django_db
+def test_it_names_the_storage_when_files_cannot_be_written(
+    client: Client, settings: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the media folder should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": blocker / "media"},
+        },
+    }
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "cache": "ok", "storage": "unavailable"},
+        "failing": ["storage"],
+    }
+
+
+@pytest.mark.django_db
+def test_it_names_the_storage_when_the_bucket_is_missing(
+    client: Client, settings: Any, s3_storage: str
+) -> None:
+    settings.STORAGES["default"]["OPTIONS"]["bucket_name"] = "no-such-bucket"
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["storage"]
+
+
+@pytest.mark.django_db
+def test_it_leaves_no_probe_file_behind(client: Client, settings: Any) -> None:
+    client.get("/healthz")
+
+    assert list(Path(settings.MEDIA_ROOT).rglob("*.txt")) == []

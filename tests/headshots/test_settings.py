@@ -1,0 +1,67 @@
+"""Start-up: production refuses to run without a secret key or with a malformed value, in one line;
+`check --deploy` is clean with production variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_manage
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-9f8e7d6c5b4a3210fedcba",
+    "SITE_URL": "https://headshots.example.com",
+    "DATABASE_URL": "sqlite:////tmp/headshots-deploy-check.sqlite3",
+    "RESEND_API_KEY": "re_test_key",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+}
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key() -> None:
+    env = {**PRODUCTION, "SECRET_KEY": ""}
+
+    result = run_manage("check", env=env)
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "headshots: SECRET_KEY is not set: production (DEBUG=false) needs a long random value."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql://nowhere"),
+        ("IMAGE_URL_TTL_SECONDS", "an hour"),
+        ("TASKS_BACKEND", "celery"),
+        ("SITE_URL", "headshots.example.com"),
+    ],
+)
+def test_it_names_the_malformed_variable_in_one_line(variable: str, value: str) -> None:
+    result = run_manage("check", env={variable: value})
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"headshots: {variable}")
+
+
+def test_it_needs_redis_for_the_rq_queue() -> None:
+    result = run_manage("check", env={"TASKS_BACKEND": "rq", "REDIS_URL": ""})
+
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr
+
+
+def test_it_passes_the_deployment_checks_with_production_variables() -> None:
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_it_starts_with_nothing_set_at_all() -> None:
+    result = run_manage("check", env={})
+
+    assert result.returncode == 0, result.stderr
