@@ -8,6 +8,7 @@ in .env.example; a missing SECRET_KEY or a malformed value stops start-up with o
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,7 +107,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = read_int("CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that a worker process in the tests sees the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
 
 REDIS_URL = read_optional("REDIS_URL")
 _cache_url = read_optional("CACHE_URL") or REDIS_URL or "locmemcache://"
@@ -160,6 +161,29 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# --- Orders and photos (training/dataset.py, training/orders.py) ---------------------------
+TUNE_TYPE = read_choice("TUNE_TYPE", "replicate", ("replicate",))
+PHOTOS_MIN = read_int("PHOTOS_MIN", 4, minimum=1)
+PHOTOS_MAX = read_int("PHOTOS_MAX", 20, minimum=1)
+PHOTO_MAX_MB = read_int("PHOTO_MAX_MB", 20, minimum=1)
+PHOTOS_TOTAL_MAX_MB = read_int("PHOTOS_TOTAL_MAX_MB", 100, minimum=1)
+PHOTO_MIN_SIDE = read_int("PHOTO_MIN_SIDE", 512, minimum=64)
+TRAINING_IMAGE_SIDE = read_int("TRAINING_IMAGE_SIDE", 1536, minimum=256)
+MAX_ZIP_MB = read_int("MAX_ZIP_MB", 100, minimum=1)
+PHOTO_WORKERS = read_int("PHOTO_WORKERS", 2, minimum=1)
+CLAMD_URL = read_optional("CLAMD_URL")
+if CLAMD_URL and not CLAMD_URL.startswith(("unix://", "tcp://")):
+    raise SettingsError(f"CLAMD_URL={CLAMD_URL!r} must start with unix:// or tcp://.")
+TRAINING_CREDIT_COST = read_int("TRAINING_CREDIT_COST", 0)
+SIGNUP_CREDITS = read_int("SIGNUP_CREDITS", 0)
+# Uploads always stream to temporary files in their own folder (never into memory), so a large
+# order cannot exhaust a web worker and `cleanup_temp_files` knows where stale ones lie.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = read_str("FILE_UPLOAD_TEMP_DIR", str(Path(tempfile.gettempdir()) / "headshots-uploads"))
+# A whole order's request body: every photo at its cap, plus room for the form fields.
+UPLOAD_MAX_BYTES = PHOTOS_TOTAL_MAX_MB * 1024 * 1024 + 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = PHOTOS_MAX + 5
 
 # --- E-mail (Django 6.1 MAILERS; anymail when a provider key is set) ----------------------
 DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "Headshots <hola@headshots.local>")
