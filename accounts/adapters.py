@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
 
+from accounts.credits import credits_grant
 from accounts.models import User
 from accounts.tasks import send_welcome_email
 
@@ -20,5 +22,7 @@ class AccountAdapter(DefaultAccountAdapter):
         user.language = translation.get_language() or user.language
         saved: User = super().save_user(request, user, form, commit=commit)
         if commit:
+            if settings.SIGNUP_CREDITS:
+                credits_grant(user=saved, amount=settings.SIGNUP_CREDITS, reason="sign-up gift")
             transaction.on_commit(lambda: send_welcome_email.enqueue(saved.pk))
         return saved

@@ -68,3 +68,53 @@ class User(AbstractUser):
         if language in dict(settings.LANGUAGES) and language != self.language:
             self.language = language
             self.save(update_fields=["language"])
+
+
+class CreditMovement(models.Model):
+    """One line of a person's credit ledger. The balance is derived from these, never stored.
+
+    Rows are only ever added (grants by staff or at sign-up, spends by orders, refunds when an
+    order fails); a spend and a refund name their order, and each order has at most one of each.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("grant")
+        SPEND = "spend", _("spend")
+        REFUND = "refund", _("refund")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_movements"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    amount = models.PositiveIntegerField(_("credits"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    order_uuid = models.UUIDField(_("order"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit movement")
+        verbose_name_plural = _("credit ledger")
+        ordering = ("-created_at", "-pk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("order_uuid", "kind"),
+                condition=models.Q(order_uuid__isnull=False),
+                name="one_spend_and_one_refund_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} · {self.user}"
+
+    @property
+    def signed_amount(self) -> int:
+        """Positive for credits received, negative for credits spent."""
+        return -self.amount if self.kind == self.Kind.SPEND else self.amount

@@ -22,6 +22,7 @@ from headshots.environment import (
     read_choice,
     read_database,
     read_email_url,
+    read_float,
     read_int,
     read_list,
     read_optional,
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "headshots.middleware.RequestTooLargeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -179,11 +181,47 @@ TRAINING_CREDIT_COST = read_int("TRAINING_CREDIT_COST", 0)
 SIGNUP_CREDITS = read_int("SIGNUP_CREDITS", 0)
 # Uploads always stream to temporary files in their own folder (never into memory), so a large
 # order cannot exhaust a web worker and `cleanup_temp_files` knows where stale ones lie.
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
-FILE_UPLOAD_TEMP_DIR = read_str("FILE_UPLOAD_TEMP_DIR", str(Path(tempfile.gettempdir()) / "headshots-uploads"))
+FILE_UPLOAD_HANDLERS = ["headshots.uploads.TemporaryFolderUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = read_str(
+    "FILE_UPLOAD_TEMP_DIR", str(Path(tempfile.gettempdir()) / "headshots-uploads")
+)
 # A whole order's request body: every photo at its cap, plus room for the form fields.
 UPLOAD_MAX_BYTES = PHOTOS_TOTAL_MAX_MB * 1024 * 1024 + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = PHOTOS_MAX + 5
+
+# --- Replicate (training/replicate/) --------------------------------------------------------
+# Without a token the app talks to the built-in emulator (`manage.py replicate_emulator`).
+REPLICATE_API_TOKEN = read_optional("REPLICATE_API_TOKEN")
+REPLICATE_EMULATOR_PORT = read_int("REPLICATE_EMULATOR_PORT", 8787, minimum=1)
+REPLICATE_USES_EMULATOR = REPLICATE_API_TOKEN is None
+_replicate_default_url = (
+    f"http://127.0.0.1:{REPLICATE_EMULATOR_PORT}/v1"
+    if REPLICATE_USES_EMULATOR
+    else "https://api.replicate.com/v1"
+)
+REPLICATE_BASE_URL = read_url(
+    "REPLICATE_BASE_URL", _replicate_default_url, schemes=("http", "https")
+)
+if REPLICATE_USES_EMULATOR:
+    REPLICATE_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's fixed, public token
+REPLICATE_OWNER = read_str("REPLICATE_OWNER", "headshots")
+REPLICATE_WEBHOOK_SECRET = read_optional("REPLICATE_WEBHOOK_SECRET")
+REPLICATE_TRAINER = "ostris/flux-dev-lora-trainer"
+REPLICATE_TRAINER_VERSION = read_str(
+    "REPLICATE_TRAINER_VERSION", "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844497"
+)
+TRAINING_STEPS = read_int("TRAINING_STEPS", 1000, minimum=3)
+TRAINING_LORA_RANK = read_int("TRAINING_LORA_RANK", 16, minimum=1)
+TRAINING_LEARNING_RATE = read_float("TRAINING_LEARNING_RATE", 0.0004)
+HEADSHOTS_PER_PROMPT = read_int("HEADSHOTS_PER_PROMPT", 4, minimum=1)
+HEADSHOT_ASPECT_RATIO = read_choice("HEADSHOT_ASPECT_RATIO", "1:1", ("1:1", "4:5", "3:4", "2:3"))
+HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "webp", ("webp", "jpg", "png"))
+HEADSHOT_OUTPUT_QUALITY = read_int("HEADSHOT_OUTPUT_QUALITY", 90, minimum=1)
+# Replicate bills by the second: gpu-h100 costs $0.001525/s (cost = predict_time * price).
+REPLICATE_PRICE_PER_SECOND = read_float("REPLICATE_PRICE_PER_SECOND", 0.001525)
+TEMP_RETENTION_HOURS = read_int("TEMP_RETENTION_HOURS", 24, minimum=1)
+SYNC_AFTER_MINUTES = read_int("SYNC_AFTER_MINUTES", 10, minimum=1)
+STUCK_AFTER_HOURS = read_int("STUCK_AFTER_HOURS", 6, minimum=1)
 
 # --- E-mail (Django 6.1 MAILERS; anymail when a provider key is set) ----------------------
 DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "Headshots <hola@headshots.local>")
@@ -216,7 +254,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_request_login_code"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "training:studio"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}

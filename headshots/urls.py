@@ -14,5 +14,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("language/", accounts_views.switch_language, name="switch_language"),
     path("accounts/", include("allauth.urls")),
+    path("studio/", include("training.urls")),
     path("admin/", admin.site.urls),
 ]

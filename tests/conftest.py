@@ -42,6 +42,20 @@ def _isolated_settings(settings: Any, tmp_path: Path) -> None:
     cache.clear()  # rate-limit counters must not leak from one test into the next
 
 
+@pytest.fixture
+def unwritable_storage(settings: Any, tmp_path: Path) -> None:
+    """Local storage whose folder cannot exist (a file stands in its place): every write fails."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the media folder should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": blocker / "media"},
+        },
+    }
+
+
 def make_user(email: str, *, language: str = "es", **extra: Any) -> User:
     """A person with a verified e-mail address, as after a completed sign-up."""
     user = User.objects.create_user(email=email, language=language, **extra)

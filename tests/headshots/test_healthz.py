@@ -54,18 +54,8 @@ def test_it_names_the_cache_when_redis_does_not_answer(client: Client, settings:
 
 @pytest.mark.django_db
 def test_it_names_the_storage_when_files_cannot_be_written(
-    client: Client, settings: Any, tmp_path: Path
+    client: Client, unwritable_storage: None
 ) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the media folder should be")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": blocker / "media"},
-        },
-    }
-
     response = client.get("/healthz")
 
     assert response.status_code == 503

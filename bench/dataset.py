@@ -1,0 +1,214 @@
+"""Benchmark the photo pipeline against a naive Pillow loop, on realistic 12 MP phone photos.
+
+    .venv/bin/python bench/dataset.py
+
+Photos: skimage's astronaut, cropped differently for each photo (distinct for the dedupe),
+enlarged to 4000x3000 with sensor-like grain and a per-photo colour cast, saved as JPEG
+quality 92 with an EXIF orientation tag (half of them stored sideways, as phones do). They are
+cached in a temporary folder. Each run (20 photos, 40 photos) happens in a fresh child process so
+that its peak RSS growth, sampled from /proc/self/status in a thread, is not flattered or spoiled
+by what an earlier run left in the allocator; in that same process the naive loop then runs on
+the same photos for the speed ratio.
+
+Targets: pipeline >= 3x the naive photos/second; peak RSS growth <= 150 MB for 20 photos and no
+larger for 40; ZIP <= 25 % of the input bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "headshots.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.files.storage import FileSystemStorage  # noqa: E402
+from django.core.files.uploadedfile import TemporaryUploadedFile  # noqa: E402
+from PIL import ExifTags, Image, ImageOps  # noqa: E402
+from skimage import data  # noqa: E402
+
+from training import quality  # noqa: E402
+from training.dataset import clean_photo, prepare_photo_set, write_training_zip  # noqa: E402
+
+CACHE = Path(tempfile.gettempdir()) / "headshots-bench-photos-v2"
+FACE_BOX = (175, 65, 270, 165)  # where the astronaut's face is in the 512x512 original
+
+
+def make_photos(count: int) -> list[Path]:
+    """`count` distinct phone-like photos, made once and cached."""
+    CACHE.mkdir(exist_ok=True)
+    paths = [CACHE / f"phone_{n:02d}.jpg" for n in range(count)]
+    if all(path.exists() for path in paths):
+        return paths
+    rng = np.random.default_rng(2026)
+    source = Image.fromarray(data.astronaut())
+    fingerprints: list[int] = []
+    for path in paths:
+        crop = _distinct_crop(source, rng, fingerprints)
+        _phone_photo(crop, rng, sideways=len(fingerprints) % 2 == 0).save(
+            path, "JPEG", quality=92, exif=_orientation(6 if len(fingerprints) % 2 == 0 else 1)
+        )
+    return paths
+
+
+def _distinct_crop(source: Image.Image, rng: np.random.Generator, seen: list[int]) -> Image.Image:
+    """A 4:3 crop around the face that the dedupe will not take for an earlier one."""
+    while True:
+        width = int(rng.integers(300, 512))
+        height = width * 3 // 4
+        x0 = int(rng.integers(max(0, FACE_BOX[2] - width), min(FACE_BOX[0], 512 - width) + 1))
+        y0 = int(rng.integers(max(0, FACE_BOX[3] - height), min(FACE_BOX[1], 512 - height) + 1))
+        crop = source.crop((x0, y0, x0 + width, y0 + height))
+        if rng.random() < 0.5:
+            crop = ImageOps.mirror(crop)
+        mark = quality.fingerprint(crop)
+        # Twice the dedupe's distance: grain and colour move a fingerprint by a few bits.
+        far = all(quality.distance(mark, other) > 2 * quality.DUPLICATE_DISTANCE for other in seen)
+        if far and quality.assess(crop).faces == 1:
+            seen.append(mark)
+            return crop
+
+
+def _phone_photo(crop: Image.Image, rng: np.random.Generator, *, sideways: bool) -> Image.Image:
+    """Enlarge to 12 MP with a colour cast and grain, so that JPEG cannot squeeze it to nothing."""
+    big = np.asarray(crop.resize((4000, 3000), Image.Resampling.BICUBIC), dtype=np.float32)
+    big *= rng.uniform(0.85, 1.15, size=3).astype(np.float32)
+    big += rng.normal(0, 5, size=big.shape).astype(np.float32)
+    image = Image.fromarray(np.clip(big, 0, 255).astype(np.uint8))
+    return image.transpose(Image.Transpose.ROTATE_90) if sideways else image
+
+
+def _orientation(value: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = value
+    exif[ExifTags.Base.Make] = "Bench Phone"
+    return exif
+
+
+class PeakRss:
+    """Samples VmRSS every few milliseconds in a thread; `growth` is the peak over the start."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, _rss())
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_pipeline(paths: list[Path], out: Path) -> dict[str, float]:
+    uploads = [_as_upload(path) for path in paths]
+    storage = FileSystemStorage(location=out)
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        with prepare_photo_set(uploads) as photo_set:
+            zip_bytes = write_training_zip(photo_set, storage=storage, name="bench.zip")
+            input_bytes = photo_set.input_bytes
+        seconds = time.perf_counter() - started
+    for upload in uploads:
+        upload.close()
+    return {"seconds": seconds, "rss": rss.growth, "zip": zip_bytes, "input": input_bytes}
+
+
+def _as_upload(path: Path) -> TemporaryUploadedFile:
+    """What Django's TemporaryFileUploadHandler hands the view: the bytes in a temp file."""
+    upload = TemporaryUploadedFile(path.name, "image/jpeg", path.stat().st_size, None)
+    upload.write(path.read_bytes())
+    upload.flush()
+    return upload
+
+
+def run_naive(paths: list[Path], out: Path) -> dict[str, float]:
+    """What one would write first: full decode, transpose, resize, save, one at a time."""
+    side = settings.TRAINING_IMAGE_SIDE
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        for number, path in enumerate(paths):
+            with Image.open(path) as opened:
+                image = ImageOps.exif_transpose(opened).convert("RGB")
+            scale = min(1.0, side / max(image.size))
+            size = (round(image.width * scale), round(image.height * scale))
+            image.resize(size, Image.Resampling.LANCZOS).save(out / f"{number}.jpg", quality=90)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rss": rss.growth}
+
+
+def child(count: int) -> None:
+    """One measured run in this fresh process; prints JSON for the parent."""
+    paths = make_photos(count)
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    settings.PHOTOS_MAX = count  # the product caps an order at 20; the bench looks beyond
+    settings.PHOTOS_TOTAL_MAX_MB = settings.MAX_ZIP_MB = 10_000
+    settings.FILE_UPLOAD_TEMP_DIR = str(work / "tmp")
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir()
+    clean_photo(paths[0], name="warm-up.jpg", out_dir=work)  # imports, cascade: not measured
+    (work / "naive").mkdir()
+    try:
+        result = {"pipeline": run_pipeline(paths, work), "naive": run_naive(paths, work / "naive")}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result))
+
+
+def main() -> None:
+    print("Making the phone photos (cached in", CACHE, ")...", flush=True)
+    make_photos(40)
+    mb = 1024 * 1024
+    for count in (20, 40):
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", str(count)],
+            capture_output=True, text=True, check=True, cwd=PROJECT_DIR,
+        )  # fmt: skip
+        result = json.loads(output.stdout.strip().splitlines()[-1])
+        pipe, naive = result["pipeline"], result["naive"]
+        fast, slow = count / pipe["seconds"], count / naive["seconds"]
+        print(
+            f"{count} photos ({pipe['input'] / mb:.0f} MB in): pipeline {fast:.1f} photos/s, "
+            f"naive {slow:.1f} photos/s, ratio {fast / slow:.2f}x (target >= 3); "
+            f"peak RSS growth pipeline {pipe['rss'] / mb:.0f} MB (target <= 150), "
+            f"naive {naive['rss'] / mb:.0f} MB; ZIP {pipe['zip'] / mb:.1f} MB = "
+            f"{100 * pipe['zip'] / pipe['input']:.1f} % of the input (target <= 25 %)"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]))
+    else:
+        main()

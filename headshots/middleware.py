@@ -1,0 +1,46 @@
+"""Refuse an oversized request from its Content-Length, before a byte of its body is read.
+
+It must sit before CsrfViewMiddleware, which reads POST bodies to find the token, and after
+LocaleMiddleware, so the refusal is in the person's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+
+class RequestTooLargeMiddleware:
+    """Answers 413 to any request announcing more than UPLOAD_MAX_BYTES."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if announced_length(request) > settings.UPLOAD_MAX_BYTES:
+            return too_large_response(request)
+        return self.get_response(request)
+
+
+def announced_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def too_large_response(request: HttpRequest) -> HttpResponse:
+    message = _(
+        "Your photos add up to more than %(limit)d MB. Choose fewer or smaller photos and send "
+        "them again."
+    ) % {"limit": settings.PHOTOS_TOTAL_MAX_MB}
+    if "application/json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse({"errors": {"__all__": [message]}}, status=413)
+    else:
+        response = render(request, "413.html", {"message": message}, status=413)
+    response["Connection"] = "close"  # the unread body must not be taken for the next request
+    return response

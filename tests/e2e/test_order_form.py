@@ -1,0 +1,94 @@
+"""The order form in a real browser: pick the package, choose and drop photos, see the previews,
+have a bad photo refused by the server, remove it, watch the upload progress, land on the order."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from accounts.models import User
+from tests.conftest import make_user
+from tests.e2e.conftest import signed_in_context
+from tests.training.conftest import face_jpeg
+from training.models import HeadshotModel, Status
+
+DROP_FILES = """
+([zoneId, files]) => {
+  const transfer = new DataTransfer();
+  for (const file of files) {
+    const bytes = Uint8Array.from(atob(file.b64), (char) => char.charCodeAt(0));
+    transfer.items.add(new File([bytes], file.name, { type: file.type }));
+  }
+  const zone = document.getElementById(zoneId);
+  const drop = new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true });
+  zone.dispatchEvent(drop);
+}
+"""
+
+
+@pytest.fixture
+def carol(transactional_db: None) -> User:
+    return make_user("carol@example.com")
+
+
+def photo_files(folder: Path) -> list[Path]:
+    paths = []
+    for index in range(5):
+        path = folder / f"selfie{index + 1}.jpg"
+        path.write_bytes(face_jpeg(index, long_side=1600))
+        paths.append(path)
+    return paths
+
+
+def test_it_orders_headshots_through_the_form(
+    browser: Browser, live_server: Any, carol: User, tmp_path: Path, settings: Any
+) -> None:
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    chosen = photo_files(tmp_path)
+    context = signed_in_context(browser, live_server, carol)
+    page = context.new_page()
+
+    page.goto(f"{live_server.url}/studio/")
+    expect(page.locator(".package-card.disabled")).to_contain_text("Próximamente")
+    page.click("a[data-package=professional]")
+    page.fill("#id_name", "Mi perfil")
+    page.check("input[name=subject_type][value=woman]")
+    page.set_input_files("#id_photos", [str(path) for path in chosen[:3]])
+    dropped = [
+        {"name": p.name, "type": "image/jpeg", "b64": base64.b64encode(p.read_bytes()).decode()}
+        for p in chosen[3:]
+    ]
+    dropped.append(
+        {
+            "name": "factura.jpg",
+            "type": "image/jpeg",
+            "b64": base64.b64encode(b"%PDF-1.7 x").decode(),
+        }
+    )
+    page.evaluate(DROP_FILES, ["dropzone", dropped])
+
+    expect(page.locator("#previews li")).to_have_count(6)
+    expect(page.locator("#photo-count")).to_contain_text("6 fotos elegidas")
+
+    page.click("#order-submit")
+    refused = page.locator("#previews li.refused")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("factura.jpg")
+    expect(page.locator("#order-submit")).to_be_disabled()
+    assert not HeadshotModel.objects.exists()
+
+    refused.locator("button.remove").click()
+    expect(page.locator("#previews li")).to_have_count(5)
+    page.click("#order-submit")
+    expect(page.locator("#upload-progress")).to_be_visible()
+    page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
+
+    order = HeadshotModel.objects.get(user=carol)
+    assert (order.status, order.image_count, order.name) == (Status.QUEUED, 5, "Mi perfil")
+    expect(page.locator(".order-status")).to_contain_text("Hemos recibido 5 fotos")
+    context.close()

@@ -1,0 +1,69 @@
+"""The order form: a name, man or woman, and the photos (their real checks are in dataset.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+
+from training.models import SubjectType
+
+NAME_MAX_LENGTH = 50
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Several files under one name; each must at least be a non-empty upload."""
+
+    widget = MultiplePhotoInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files:
+            raise forms.ValidationError(_("Add your photos."), code="required")
+        return [super(MultiplePhotoField, self).clean(item, initial) for item in files]
+
+
+def validate_model_name(value: str) -> None:
+    """Letters (any alphabet), digits, spaces and hyphens only."""
+    if not all(char.isalnum() or char in " -" for char in value):
+        raise forms.ValidationError(
+            _("Use only letters, digits, spaces and hyphens."), code="invalid_characters"
+        )
+
+
+class OrderForm(forms.Form):
+    """What a person fills in to order headshots."""
+
+    name = forms.CharField(
+        label=_("Name of your model"),
+        max_length=NAME_MAX_LENGTH,
+        strip=True,
+        validators=[validate_model_name],
+        help_text=_("For you only, e.g. “LinkedIn 2026”. Up to 50 characters."),
+    )
+    subject_type = forms.ChoiceField(
+        label=_("The person in the photos is"),
+        choices=SubjectType.choices,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose “Man” or “Woman”.")},
+    )
+    photos = MultiplePhotoField(
+        label=_("Your photos"),
+        widget=MultiplePhotoInput(
+            attrs={"accept": "image/jpeg,image/png,image/heic,image/heif,image/webp"}
+        ),
+    )
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())  # no double spaces
+
+    def add_refusal(self, problems: list[tuple[str | None, str]]) -> None:
+        """Show the server's refusals: each photo's on the photos field, the rest on the form."""
+        for photo_name, message in problems:
+            self.add_error("photos" if photo_name else None, message)

@@ -1,0 +1,45 @@
+"""Run the local Replicate emulator in the foreground until Ctrl-C.
+
+This is what `REPLICATE_API_TOKEN` unset means on a laptop: the app talks to this process instead
+of api.replicate.com. It prints what to put in the environment (base URL, token, webhook secret);
+a fixed secret can be given so webhooks verify across restarts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from training.replicate.emulator import ReplicateEmulator
+
+
+class Command(BaseCommand):
+    help = "Run a local emulator of Replicate's HTTP API (trainings, predictions, webhooks)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8787)
+        parser.add_argument("--token", default="emulator-token")
+        parser.add_argument("--webhook-secret", default=None, help="a whsec_... secret")
+        parser.add_argument("--training-seconds", type=float, default=3.0)
+        parser.add_argument("--prediction-seconds", type=float, default=1.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        emulator = ReplicateEmulator(
+            token=options["token"],
+            host=options["host"],
+            port=options["port"],
+            webhook_secret=options["webhook_secret"],
+            training_seconds=options["training_seconds"],
+            prediction_seconds=options["prediction_seconds"],
+        )
+        emulator.start()
+        self.stdout.write(f"REPLICATE_BASE_URL={emulator.base_url}")
+        self.stdout.write(f"REPLICATE_API_TOKEN={emulator.token}")
+        self.stdout.write(f"REPLICATE_WEBHOOK_SECRET={emulator.webhook_secret}")
+        self.stdout.flush()
+        try:
+            emulator.serve_forever()
+        except KeyboardInterrupt:
+            self.stdout.write("Emulator stopped.")

@@ -1,0 +1,175 @@
+"""An order ("model" in the spec, table `models`) and what happens to it.
+
+The order guards its own status: every change goes through `HeadshotModel.move_to`, a
+conditional UPDATE that only succeeds from a status allowed to reach the new one. Two workers,
+a webhook and a cron job may race; the database decides who got there first, and nothing ever
+moves backwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    UPLOADING = "uploading", _("uploading")
+    QUEUED = "queued", _("queued")
+    TRAINING = "training", _("training")
+    GENERATING = "generating", _("generating")
+    READY = "ready", _("ready")
+    FAILED = "failed", _("failed")
+    CANCELED = "canceled", _("canceled")
+
+
+class Stage(models.TextChoices):
+    """The spec's stages: where an order was when something happened."""
+
+    UPLOAD = "upload", _("upload")
+    TRAINING = "training", _("training")
+    COMPLETION = "completion", _("completion")
+
+
+class SubjectType(models.TextChoices):
+    MAN = "man", _("Man")
+    WOMAN = "woman", _("Woman")
+
+
+# Where each status may go next. `failed → queued` is the staff "retry" action.
+ALLOWED_MOVES: dict[str, frozenset[str]] = {
+    Status.UPLOADING: frozenset({Status.QUEUED, Status.FAILED, Status.CANCELED}),
+    Status.QUEUED: frozenset({Status.TRAINING, Status.FAILED, Status.CANCELED}),
+    Status.TRAINING: frozenset({Status.GENERATING, Status.FAILED, Status.CANCELED}),
+    Status.GENERATING: frozenset({Status.READY, Status.FAILED, Status.CANCELED}),
+    Status.READY: frozenset(),
+    Status.FAILED: frozenset({Status.QUEUED}),
+    Status.CANCELED: frozenset(),
+}
+FINAL_STATUSES = frozenset({Status.READY, Status.FAILED, Status.CANCELED})
+IN_PROGRESS_STATUSES = frozenset(
+    {Status.UPLOADING, Status.QUEUED, Status.TRAINING, Status.GENERATING}
+)
+# The timestamp column stamped when an order reaches a status.
+STATUS_TIMESTAMPS: dict[str, str] = {
+    Status.QUEUED: "queued_at",
+    Status.TRAINING: "training_started_at",
+    Status.GENERATING: "training_finished_at",
+    Status.READY: "ready_at",
+    Status.FAILED: "failed_at",
+    Status.CANCELED: "canceled_at",
+}
+
+
+class IllegalStatusMove(Exception):
+    """A status change the state machine does not allow (a bug in the caller, not a race)."""
+
+
+class HeadshotModel(models.Model):
+    """One order: a person's photo set, the LoRA trained on it, and the headshots made with it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="headshot_models"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    package = models.CharField(_("package"), max_length=32)
+    subject_type = models.CharField(_("subject"), max_length=8, choices=SubjectType.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.UPLOADING, db_index=True
+    )
+    failure_stage = models.CharField(
+        _("failure stage"), max_length=16, choices=Stage.choices, blank=True
+    )
+    error = models.TextField(_("message for the person"), blank=True)
+    error_detail = models.TextField(_("detail for staff"), blank=True)
+    replicate_model_id = models.CharField(max_length=255, blank=True)
+    replicate_version_id = models.CharField(max_length=255, blank=True)
+    replicate_training_id = models.CharField(max_length=255, blank=True, db_index=True)
+    training_zip = models.FileField(_("training ZIP"), max_length=255, blank=True)
+    image_count = models.PositiveSmallIntegerField(_("photos"), default=0)
+    zip_size = models.PositiveBigIntegerField(_("ZIP size (bytes)"), default=0)
+    input_size = models.PositiveBigIntegerField(_("uploaded bytes"), default=0)
+    cost = models.DecimalField(
+        _("Replicate cost (USD)"), max_digits=10, decimal_places=4, default=0
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    training_started_at = models.DateTimeField(null=True, blank=True)
+    training_finished_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[HeadshotModel]] = models.Manager()
+
+    class Meta:
+        db_table = "models"
+        ordering = ("-created_at",)
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.uuid})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:order_detail", kwargs={"order_uuid": self.uuid})
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def move_to(self, new_status: Status, **fields: Any) -> bool:
+        """Change the status from the one this instance holds, with `fields` written alongside.
+
+        Returns False when the row is no longer in that status (someone got there first);
+        raises IllegalStatusMove when the state machine forbids the move outright.
+        """
+        if new_status not in ALLOWED_MOVES[self.status]:
+            raise IllegalStatusMove(f"{self.uuid}: {self.status} → {new_status} is not allowed")
+        now = timezone.now()
+        changes = {"status": new_status, "updated_at": now, **fields}
+        if timestamp_field := STATUS_TIMESTAMPS.get(new_status):
+            changes.setdefault(timestamp_field, now)
+        moved = HeadshotModel.objects.filter(pk=self.pk, status=self.status).update(**changes)
+        if moved != 1:
+            return False
+        for field, value in changes.items():
+            setattr(self, field, value)
+        return True
+
+    def fail(self, *, stage: Stage, error: str, detail: str = "") -> bool:
+        """Move to `failed` from wherever the order is, unless it is already final."""
+        if self.is_final:
+            return False
+        return self.move_to(Status.FAILED, failure_stage=stage, error=error, error_detail=detail)
+
+
+class TrainingEvent(models.Model):
+    """The spec's TrainingLog: one row each time an order finishes (or fails) a stage."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("success")
+        FAILURE = "failure", _("failure")
+
+    order = models.ForeignKey(HeadshotModel, on_delete=models.CASCADE, related_name="events")
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    status = models.CharField(max_length=8, choices=Outcome.choices)
+    duration = models.FloatField(_("duration (s)"), default=0)
+    error = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("created_at", "pk")
+        verbose_name = _("training event")
+        verbose_name_plural = _("training events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.stage} {self.status}"

@@ -1,0 +1,144 @@
+"""Stage "upload": turn a person's checked photos into a queued order, spending the credit.
+
+The order is all or nothing. The photos are checked and zipped first (slow, outside any
+transaction); only then, in one transaction, is the credit spent and the row written. If
+anything fails after the ZIP was stored, the ZIP is deleted, so a refusal leaves no row, no
+object and no temporary file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.credits import NotEnoughCredits, credit_balance, credits_spend_for_order
+from accounts.models import User
+from training import dataset
+from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.packages import Package
+
+logger = logging.getLogger(__name__)
+
+Message = str | Promise
+
+
+@dataclass
+class OrderRefused(Exception):
+    """Why an order was not created: (photo name or None, sentence for the person) pairs."""
+
+    problems: list[tuple[str | None, Message]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    """The new order, with the photos' warnings (blur, small face) to show the person."""
+
+    order: HeadshotModel
+    warnings: Sequence[tuple[str, Message]]
+
+
+def not_enough_credits(balance: int, cost: int) -> OrderRefused:
+    message = _("This order costs %(cost)d credits and you have %(balance)d. Nothing was charged.")
+    return OrderRefused([(None, message % {"cost": cost, "balance": balance})])
+
+
+def order_create(
+    *, user: User, package: Package, name: str, subject_type: str, photos: Sequence[UploadedFile]
+) -> CreatedOrder:
+    """Check and zip the photos, then write the queued order and spend its credit, or refuse."""
+    cost = settings.TRAINING_CREDIT_COST
+    if (balance := credit_balance(user)) < cost:  # cheap early answer; re-checked under lock
+        raise not_enough_credits(balance, cost)
+    started = time.monotonic()
+    order_uuid = uuid.uuid4()
+    zip_name = f"training-sets/{order_uuid}.zip"
+    stored = store_training_set(photos, zip_name)
+    try:
+        with transaction.atomic():
+            credits_spend_for_order(user=user, cost=cost, order_uuid=order_uuid)
+            order = HeadshotModel.objects.create(
+                uuid=order_uuid,
+                user=user,
+                name=name,
+                package=package.slug,
+                subject_type=subject_type,
+                status=Status.QUEUED,
+                training_zip=stored.zip_name,
+                image_count=stored.image_count,
+                zip_size=stored.zip_size,
+                input_size=stored.input_bytes,
+            )
+            record_upload_event(order, stored, duration=time.monotonic() - started)
+    except NotEnoughCredits as refusal:
+        default_storage.delete(stored.zip_name)
+        raise not_enough_credits(refusal.balance, refusal.cost) from None
+    except BaseException:
+        default_storage.delete(stored.zip_name)
+        raise
+    logger.info(
+        "order %s queued: %d photos, %d bytes", order.uuid, order.image_count, order.zip_size
+    )
+    return CreatedOrder(order=order, warnings=stored.warnings)
+
+
+@dataclass(frozen=True)
+class StoredTrainingSet:
+    zip_name: str
+    zip_size: int
+    image_count: int
+    input_bytes: int
+    warnings: Sequence[tuple[str, Message]]
+
+
+def store_training_set(photos: Sequence[UploadedFile], zip_name: str) -> StoredTrainingSet:
+    """Run the photo pipeline and store the ZIP; refusals become OrderRefused."""
+    try:
+        with dataset.prepare_photo_set(photos) as photo_set:
+            zip_size = dataset.write_training_zip(photo_set, storage=default_storage, name=zip_name)
+            warnings = [
+                (photo.source_name, warning)
+                for photo in photo_set.photos
+                for warning in photo.warnings
+            ]
+            return StoredTrainingSet(
+                zip_name=zip_name,
+                zip_size=zip_size,
+                image_count=len(photo_set.photos),
+                input_bytes=photo_set.input_bytes,
+                warnings=warnings,
+            )
+    except dataset.PhotoSetRefused as refused:
+        raise OrderRefused([(p.photo_name, p.message) for p in refused.problems]) from None
+    except dataset.TrainingSetNotStored:
+        logger.exception("training set %s could not be stored", zip_name)
+        message = _("We could not store your photos just now. Nothing was charged: try again.")
+        raise OrderRefused([(None, message)]) from None
+
+
+def record_upload_event(
+    order: HeadshotModel, stored: StoredTrainingSet, *, duration: float
+) -> None:
+    """The spec's TrainingLog line for the upload stage."""
+    TrainingEvent.objects.create(
+        order=order,
+        stage=Stage.UPLOAD,
+        status=TrainingEvent.Outcome.SUCCESS,
+        duration=duration,
+        metadata={
+            "image_count": stored.image_count,
+            "zip_size": stored.zip_size,
+            "input_bytes": stored.input_bytes,
+            "warnings": [f"{name}: {message}" for name, message in stored.warnings],
+            "trainer_version": getattr(settings, "REPLICATE_TRAINER_VERSION", ""),
+        },
+    )

@@ -1,0 +1,136 @@
+"""Photo quality: one face, big enough, sharp, not a copy of another photo of the set.
+
+An adapter with no Django in it: it measures a Pillow image and returns numbers; `dataset.py`
+turns them into refusals and warnings a person reads. The thresholds live here, beside the
+measurements they interpret, and are calibrated by `tests/training/test_quality.py` on real
+photos (skimage's astronaut) against Gaussian-blurred, shrunken and duplicated versions of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+# Face detection is run on a small copy: a Haar cascade's cost grows with the pixel count, and a
+# face large enough to train on is still dozens of pixels wide at this size.
+DETECTION_SIDE = 400
+# Detections smaller than this share of the largest face are ignored: they are nearly always the
+# cascade's false positives in hair or background texture, or a stranger far behind, who does
+# not spoil a training photo the way a second person next to the subject does.
+SECONDARY_FACE_RATIO = 0.4
+# A face narrower than this share of the photo's shorter side trains poorly (warning only).
+SMALL_FACE_FRACTION = 0.15
+# Sharpness is measured on a copy of fixed size so that the threshold does not depend on the
+# resolution of the upload. Sharp photos measure 120 to 900 at this size; a Gaussian blur of
+# sigma 2 on that copy (a visibly soft photo) brings the same photos under 20. See the
+# calibration in test_quality.py.
+SHARPNESS_SIDE = 640
+BLUR_THRESHOLD = 60.0
+# dHash (64 bits): re-encoded, resized or colour-shifted copies of one photo differ in 0-6 bits;
+# different crops, mirror images and rotations of the same scene differ in 20 or more.
+DUPLICATE_DISTANCE = 10
+
+
+@dataclass(frozen=True)
+class PhotoQuality:
+    """What the checks measured on one photo."""
+
+    faces: int
+    face_fraction: float  # width of the largest face over the photo's shorter side
+    sharpness: float  # variance of the Laplacian on a SHARPNESS_SIDE copy
+    fingerprint: int  # 64-bit difference hash
+
+    @property
+    def small_face(self) -> bool:
+        return self.faces == 1 and self.face_fraction < SMALL_FACE_FRACTION
+
+    @property
+    def blurred(self) -> bool:
+        return self.sharpness < BLUR_THRESHOLD
+
+
+def assess(image: Image.Image) -> PhotoQuality:
+    """Measure faces, sharpness and fingerprint of an RGB image, on one grayscale copy."""
+    gray = image.convert("L")
+    faces, face_fraction = _faces(gray)
+    return PhotoQuality(
+        faces=faces,
+        face_fraction=face_fraction,
+        sharpness=_sharpness(gray),
+        fingerprint=fingerprint(gray),
+    )
+
+
+_per_thread = threading.local()
+
+
+def _cascade() -> cv2.CascadeClassifier:
+    """The frontal-face cascade, loaded once per thread.
+
+    One classifier must not be shared by threads: its detectMultiScale keeps per-call state in
+    the object and fails with an assertion when two photos are checked at the same time.
+    """
+    cascade: cv2.CascadeClassifier | None = getattr(_per_thread, "cascade", None)
+    if cascade is None:
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
+        cascade = cv2.CascadeClassifier(path)
+        if cascade.empty():
+            raise RuntimeError(f"OpenCV could not load its face cascade from {path}")
+        _per_thread.cascade = cascade
+    return cascade
+
+
+def _shrunk(gray: Image.Image, side: int) -> np.ndarray:
+    """A copy whose long side is at most `side`, as a uint8 array."""
+    copy = gray.copy()
+    copy.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(copy, dtype=np.uint8)
+
+
+def _faces(gray: Image.Image) -> tuple[int, float]:
+    """Count the people facing the camera; return that and the largest face's relative width."""
+    small = _shrunk(gray, DETECTION_SIDE)
+    shorter = min(small.shape)
+    # Faces under 1/16 of the shorter side are too small to train on: not looking for them is
+    # also what keeps the detection fast.
+    min_side = max(20, shorter // 16)
+    found = _cascade().detectMultiScale(
+        small, scaleFactor=1.15, minNeighbors=8, minSize=(min_side, min_side)
+    )
+    widths = sorted((int(w) for (_x, _y, w, _h) in found), reverse=True)
+    if not widths:
+        return 0, 0.0
+    people = [w for w in widths if w >= widths[0] * SECONDARY_FACE_RATIO]
+    return len(people), widths[0] / shorter
+
+
+def _sharpness(gray: Image.Image) -> float:
+    """Variance of the Laplacian: edges make it large, blur flattens it."""
+    small = _shrunk(gray, SHARPNESS_SIDE)
+    return float(cv2.Laplacian(small, cv2.CV_64F).var())
+
+
+def fingerprint(image: Image.Image) -> int:
+    """Difference hash: one bit per neighbouring pixel pair of a 9x8 grayscale thumbnail."""
+    thumb = image.convert("L").resize((9, 8), Image.Resampling.BILINEAR)
+    pixels = np.asarray(thumb, dtype=np.int16)
+    bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def distance(first: int, second: int) -> int:
+    """Hamming distance between two fingerprints."""
+    return (first ^ second).bit_count()
+
+
+def duplicate_of(candidate: int, earlier: Sequence[int]) -> int | None:
+    """The index of the first earlier fingerprint close enough to be the same photo, if any."""
+    for index, other in enumerate(earlier):
+        if distance(candidate, other) <= DUPLICATE_DISTANCE:
+            return index
+    return None

@@ -1,0 +1,113 @@
+"""The studio's pages: pick a package, order, follow an order. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.credits import credit_balance
+from accounts.models import User
+from training.forms import OrderForm
+from training.models import HeadshotModel
+from training.orders import CreatedOrder, OrderRefused, order_create
+from training.packages import available_packages, orderable_package, package_title
+
+
+class SignedInRequest(HttpRequest):
+    """What a view behind @login_required receives."""
+
+    user: User
+
+
+def get_order_for_user(request: SignedInRequest, order_uuid: UUID) -> HeadshotModel:
+    """The signed-in person's order, or 404 (also for someone else's)."""
+    return get_object_or_404(HeadshotModel, uuid=order_uuid, user=request.user)
+
+
+@login_required
+@require_GET
+def studio(request: SignedInRequest) -> HttpResponse:
+    """The package picker."""
+    return render(request, "training/studio.html", {"packages": available_packages()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_new(request: SignedInRequest) -> HttpResponse:
+    """The order form; on success, the new order's page."""
+    package = orderable_package(request.GET.get("package"))
+    if package is None:
+        messages.error(request, _("That package cannot be ordered. Choose one of these."))
+        return redirect("training:studio")
+    form = OrderForm(request.POST or None, request.FILES or None)
+    problems: list[tuple[str | None, str]] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = order_create(
+                user=request.user,
+                package=package,
+                name=form.cleaned_data["name"],
+                subject_type=form.cleaned_data["subject_type"],
+                photos=form.cleaned_data["photos"],
+            )
+        except OrderRefused as refusal:
+            problems = [(name, str(message)) for name, message in refusal.problems]
+            form.add_refusal(problems)
+        else:
+            return order_created_response(request, created)
+    if request.method == "POST" and wants_json(request):
+        photos = [{"name": name, "message": message} for name, message in problems if name]
+        return JsonResponse({"errors": form.errors.get_json_data(), "photos": photos}, status=422)
+    context = {
+        "form": form,
+        "package": package,
+        "credit_cost": settings.TRAINING_CREDIT_COST,
+        "credit_balance": credit_balance(request.user),
+        "settings_limits": {
+            "photos_min": settings.PHOTOS_MIN,
+            "photos_max": settings.PHOTOS_MAX,
+            "photo_max_mb": settings.PHOTO_MAX_MB,
+            "total_max_mb": settings.PHOTOS_TOTAL_MAX_MB,
+        },
+    }
+    return render(request, "training/order_new.html", context, status=422 if form.errors else 200)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """The form's script sends the photos with XHR and asks for JSON answers."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def order_created_response(request: HttpRequest, created: CreatedOrder) -> HttpResponse:
+    """Redirect to the new order (or tell the script where), carrying the photos' warnings."""
+    messages.success(request, _("Your photos are in. We are preparing your model."))
+    for photo_name, warning in created.warnings:
+        messages.warning(request, f"{photo_name}: {warning}")
+    url = created.order.get_absolute_url()
+    if wants_json(request):
+        return JsonResponse({"url": url}, status=201)
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def order_list(request: SignedInRequest) -> HttpResponse:
+    """The person's orders, newest first."""
+    orders = HeadshotModel.objects.filter(user=request.user).order_by("-created_at")
+    return render(request, "training/order_list.html", {"orders": orders})
+
+
+@login_required
+@require_GET
+def order_detail(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
+    """One order's status (the gallery comes with the Replicate stage)."""
+    order = get_order_for_user(request, order_uuid)
+    context = {"order": order, "package_title": package_title(order.package)}
+    return render(request, "training/order_detail.html", context)
