@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from accounts import views as accounts_views
 from headshots import views
+from training.webhooks import replicate_webhook
 
 admin.site.site_header = "Headshots"
 admin.site.site_title = "Headshots"
@@ -15,5 +16,6 @@ urlpatterns = [
     path("language/", accounts_views.switch_language, name="switch_language"),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("training.urls")),
+    path("webhooks/replicate/", replicate_webhook, name="replicate_webhook"),
     path("admin/", admin.site.urls),
 ]

@@ -91,6 +91,13 @@ class HeadshotModel(models.Model):
     replicate_model_id = models.CharField(max_length=255, blank=True)
     replicate_version_id = models.CharField(max_length=255, blank=True)
     replicate_training_id = models.CharField(max_length=255, blank=True, db_index=True)
+    replicate_weights_url = models.URLField(max_length=1000, blank=True)
+    # At most one training per order: the input URL is recorded before the create call, so an
+    # ambiguous failure can be settled by looking for a training with that input.
+    training_input_url = models.TextField(blank=True)
+    training_file_id = models.CharField(max_length=64, blank=True)
+    submission_started_at = models.DateTimeField(null=True, blank=True)
+    predict_time = models.FloatField(_("training predict time (s)"), null=True, blank=True)
     training_zip = models.FileField(_("training ZIP"), max_length=255, blank=True)
     image_count = models.PositiveSmallIntegerField(_("photos"), default=0)
     zip_size = models.PositiveBigIntegerField(_("ZIP size (bytes)"), default=0)
@@ -173,3 +180,121 @@ class TrainingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.stage} {self.status}"
+
+
+class Prediction(models.Model):
+    """One run of one prompt on the trained model; a failed run is retried once (attempt 2)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")  # our row exists, Replicate's not yet
+        STARTING = "starting", _("starting")
+        PROCESSING = "processing", _("processing")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELED = "canceled", _("canceled")
+
+    order = models.ForeignKey(HeadshotModel, on_delete=models.CASCADE, related_name="predictions")
+    prompt_index = models.PositiveSmallIntegerField()
+    attempt = models.PositiveSmallIntegerField(default=1)
+    prompt = models.TextField()
+    replicate_prediction_id = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    output_urls = models.JSONField(default=list, blank=True)
+    outputs_stored = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    predict_time = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("prompt_index", "attempt")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("order", "prompt_index", "attempt"), name="one_prediction_per_attempt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.prompt_index}.{self.attempt} {self.status}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in PREDICTION_FINAL_STATES
+
+    def move_to(self, new_status: str, **fields: Any) -> bool:
+        """Like the order's: a conditional update from the status held here; final stays final."""
+        if self.is_final or new_status == self.status:
+            return False
+        changes = {"status": new_status, "updated_at": timezone.now(), **fields}
+        if new_status in PREDICTION_FINAL_STATES:
+            changes.setdefault("completed_at", timezone.now())
+        moved = Prediction.objects.filter(pk=self.pk, status=self.status).update(**changes)
+        if moved != 1:
+            return False
+        for field, value in changes.items():
+            setattr(self, field, value)
+        return True
+
+
+PREDICTION_FINAL_STATES = frozenset(
+    {Prediction.State.SUCCEEDED, Prediction.State.FAILED, Prediction.State.CANCELED}
+)
+PREDICTION_ORDER = {state: rank for rank, state in enumerate(Prediction.State.values)}
+
+
+class Headshot(models.Model):
+    """A finished headshot, copied into our storage (Replicate deletes outputs after an hour)."""
+
+    order = models.ForeignKey(HeadshotModel, on_delete=models.CASCADE, related_name="headshots")
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="headshots")
+    output_index = models.PositiveSmallIntegerField()
+    image = models.FileField(max_length=255)
+    preview = models.FileField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("prediction__prompt_index", "output_index")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("prediction", "output_index"), name="one_headshot_per_output"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.image.name)
+
+    @property
+    def download_name(self) -> str:
+        extension = str(self.image.name).rsplit(".", 1)[-1]
+        return f"headshot-{self.prediction.prompt_index + 1}-{self.output_index + 1}.{extension}"
+
+
+class WebhookDelivery(models.Model):
+    """Each webhook Replicate sent us, once: a repeated `webhook-id` changes nothing."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", _("received")
+        APPLIED = "applied", _("applied")
+        IGNORED = "ignored", _("ignored")
+        UNKNOWN = "unknown", _("unknown object")
+
+    webhook_id = models.CharField(max_length=255, unique=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    event_status = models.CharField(max_length=16, blank=True)
+    event_completed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
+
+    class Meta:
+        ordering = ("-received_at",)
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} {self.event_status} {self.outcome}"

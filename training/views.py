@@ -7,6 +7,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from training.forms import OrderForm
 from training.models import HeadshotModel
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.packages import available_packages, orderable_package, package_title
+from training.tasks import submit_training
 
 
 class SignedInRequest(HttpRequest):
@@ -90,6 +92,8 @@ def order_created_response(request: HttpRequest, created: CreatedOrder) -> HttpR
     messages.success(request, _("Your photos are in. We are preparing your model."))
     for photo_name, warning in created.warnings:
         messages.warning(request, f"{photo_name}: {warning}")
+    order_id = created.order.pk
+    transaction.on_commit(lambda: submit_training.enqueue(order_id))
     url = created.order.get_absolute_url()
     if wants_json(request):
         return JsonResponse({"url": url}, status=201)

@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -30,6 +30,9 @@ from skimage import data
 
 from training import scanning
 from training.dataset import PhotoSet
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
@@ -218,3 +221,15 @@ def _wait_for_pong(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
             process.kill()
             raise RuntimeError(f"clamd did not start: {log.read_text() if log.exists() else ''}")
         time.sleep(0.1)
+
+
+@pytest.fixture
+def dora(transactional_db: None, settings: Any) -> User:
+    """A committed person (a live server and workers see her) with the one credit an order costs."""
+    from accounts.credits import credits_grant
+    from tests.conftest import make_user
+
+    settings.TRAINING_CREDIT_COST = 1
+    user = make_user("dora@example.com")
+    credits_grant(user=user, amount=1, reason="test")
+    return user

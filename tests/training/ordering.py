@@ -1,0 +1,48 @@
+"""Place an order as the form does and wait for it: for tests that follow one through Replicate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import User
+from tests.conftest import wait_for
+from tests.training.conftest import face_jpeg
+from training import tasks
+from training.models import HeadshotModel
+from training.orders import order_create
+from training.packages import PROFESSIONAL
+
+
+def place_order(user: User, photo_temp: Path, settings: Any) -> HeadshotModel:
+    """An order as the form makes it, then its submission as the form's view enqueues it."""
+    settings.FILE_UPLOAD_TEMP_DIR = str(photo_temp)
+    photos = [
+        SimpleUploadedFile(f"selfie{i}.jpg", face_jpeg(i, long_side=1200), "image/jpeg")
+        for i in range(4)
+    ]
+    created = order_create(
+        user=user, package=PROFESSIONAL, name="Perfil", subject_type="woman", photos=photos
+    )
+    tasks.submit_training.enqueue(created.order.pk)
+    return created.order
+
+
+def emulator_state(emulator: Any) -> dict[str, Any]:
+    response = httpx.get(
+        f"{emulator.url}/_emulator/state", headers={"Authorization": f"Bearer {emulator.token}"}
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def status_of(order: HeadshotModel) -> str:
+    return HeadshotModel.objects.get(pk=order.pk).status
+
+
+def reaches(order: HeadshotModel, *statuses: str, timeout: float = 30.0) -> HeadshotModel:
+    wait_for(lambda: status_of(order) in statuses, timeout=timeout)
+    return HeadshotModel.objects.get(pk=order.pk)

@@ -1,0 +1,174 @@
+"""`POST /webhooks/replicate/`: verified before anything is read, applied once, never backwards."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import User
+from tests.training.ordering import place_order
+from training.models import HeadshotModel, Status, TrainingEvent, WebhookDelivery
+from training.replicate.signatures import sign_webhook
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "training-succeeded.json"
+URL = "/webhooks/replicate/"
+
+
+@pytest.fixture
+def order_in_training(alice: User, settings: Any) -> HeadshotModel:
+    settings.REPLICATE_WEBHOOK_SECRET = SECRET
+    return HeadshotModel.objects.create(
+        user=alice,
+        name="Perfil",
+        package="professional",
+        subject_type="woman",
+        status=Status.TRAINING,
+        replicate_training_id="ufawqhfynnddngldkgtslldrkq",
+        training_input_url="https://example.com/training-sets/set.zip",
+    )
+
+
+def deliver(
+    client: Client, payload: dict[str, Any], *, webhook_id: str = "msg_1", **overrides: Any
+) -> Any:
+    body = json.dumps(payload).encode()
+    headers = sign_webhook(
+        secret=overrides.pop("secret", SECRET),
+        webhook_id=webhook_id,
+        timestamp=overrides.pop("timestamp", int(time.time())),
+        body=body,
+    )
+    body = overrides.pop("body", body)
+    return client.post(URL, body, content_type="application/json", headers=headers)
+
+
+def succeeded() -> dict[str, Any]:
+    return dict(json.loads(FIXTURE.read_text()))
+
+
+@pytest.mark.django_db
+def test_it_applies_a_signed_success(
+    client: Client, order_in_training: HeadshotModel, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks():  # keep generation from running: no emulator here
+        response = deliver(client, succeeded())
+
+    assert response.status_code == 200
+    assert response.json() == {"outcome": "applied"}
+    order = HeadshotModel.objects.get(pk=order_in_training.pk)
+    assert order.status == Status.GENERATING
+    assert order.replicate_version_id.endswith(
+        ":0c6b0bd4bb3a9b5a4ae9e1bdfc35d1b9a53a2a9e8a4d0c8a5b1f0e1d2c3b4a59"
+    )
+    assert order.predict_time == 1147.2
+    assert float(order.cost) == round(1147.2 * 0.001525, 4)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.webhook_id, delivery.outcome) == ("msg_1", "applied")
+    assert delivery.processed_at is not None
+
+
+@pytest.mark.django_db
+def test_it_changes_nothing_for_a_repeated_delivery(
+    client: Client, order_in_training: HeadshotModel, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliver(client, succeeded())
+        response = deliver(client, succeeded())
+
+    assert response.json() == {"outcome": "duplicate"}
+    assert WebhookDelivery.objects.count() == 1
+    assert TrainingEvent.objects.filter(order=order_in_training).count() == 1
+    assert len(callbacks) == 2  # one ZIP clean-up and one generation, from the first only
+
+
+@pytest.mark.django_db
+def test_it_ignores_a_late_processing_after_success(
+    client: Client, order_in_training: HeadshotModel, django_capture_on_commit_callbacks: Any
+) -> None:
+    late = {**succeeded(), "status": "processing", "output": None, "completed_at": None}
+    with django_capture_on_commit_callbacks():
+        deliver(client, succeeded(), webhook_id="msg_done")
+        response = deliver(client, late, webhook_id="msg_late")
+
+    assert response.status_code == 200
+    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.GENERATING
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [
+        ({"secret": "whsec_" + "A" * 32}, 401),
+        ({"timestamp": int(time.time()) - 3600}, 401),
+        ({"timestamp": int(time.time()) + 3600}, 401),
+        ({"body": b'{"id": "ufawqhfynnddngldkgtslldrkq", "status": "failed"}'}, 401),
+    ],
+    ids=["wrong-secret", "stale", "future", "tampered-body"],
+)
+def test_it_refuses_bad_signatures_and_changes_nothing(
+    client: Client, order_in_training: HeadshotModel, overrides: dict[str, Any], status: int
+) -> None:
+    response = deliver(client, succeeded(), **overrides)
+
+    assert response.status_code == status
+    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.TRAINING
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_request_without_signature_headers(
+    client: Client, order_in_training: HeadshotModel
+) -> None:
+    response = client.post(URL, json.dumps(succeeded()), content_type="application/json")
+
+    assert response.status_code == 400
+    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.TRAINING
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_signed_body_that_is_not_an_object(
+    client: Client, order_in_training: HeadshotModel
+) -> None:
+    body = b"[1, 2, 3]"
+    headers = sign_webhook(secret=SECRET, webhook_id="msg_x", timestamp=int(time.time()), body=body)
+
+    response = client.post(URL, body, content_type="application/json", headers=headers)
+
+    assert response.status_code == 400
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_answers_200_for_an_unknown_object(client: Client, settings: Any) -> None:
+    settings.REPLICATE_WEBHOOK_SECRET = SECRET
+
+    response = deliver(client, {**succeeded(), "id": "nobodyknowsthisone", "input": {}})
+
+    assert response.status_code == 200
+    assert response.json() == {"outcome": "unknown"}
+    assert WebhookDelivery.objects.get().outcome == "unknown"
+
+
+def test_it_finishes_an_order_whose_webhooks_never_come(
+    replicate: Any,
+    dora: User,
+    tmp_path: Path,
+    settings: Any,
+) -> None:
+    replicate.set_faults(webhooks_never=True)
+    settings.SYNC_AFTER_MINUTES = 0
+    order = place_order(dora, tmp_path / "uploads", settings)
+
+    deadline = time.monotonic() + 40
+    while HeadshotModel.objects.get(pk=order.pk).status != Status.READY:
+        assert time.monotonic() < deadline, HeadshotModel.objects.get(pk=order.pk).status
+        call_command("sync_replicate", verbosity=0)
+        time.sleep(0.3)
+    assert not WebhookDelivery.objects.exists()

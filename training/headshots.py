@@ -1,0 +1,295 @@
+"""Stage "completion": one prediction per prompt with the trained model, each finished
+prediction's images copied into our storage at once (Replicate deletes them after an hour),
+and the order made ready when every prompt has its headshots.
+
+A failed prediction is tried once more; a prompt that fails twice fails the order.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from datetime import timedelta
+
+import httpx
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_noop as _
+from PIL import Image
+
+from training.followups import FollowUp, Next
+from training.models import (
+    Headshot,
+    HeadshotModel,
+    Prediction,
+    Stage,
+    Status,
+    TrainingEvent,
+)
+from training.prompts import prompts_for
+from training.replicate.client import (
+    PredictionInfo,
+    ReplicateGateway,
+    ReplicateGatewayError,
+    client_from_settings,
+)
+from training.trainings import order_fail, seconds_between, with_backoff
+
+logger = logging.getLogger(__name__)
+
+MAX_OUTPUT_BYTES = 20 * 1024 * 1024
+DOWNLOAD_ATTEMPTS = 3
+PREVIEW_SIDE = 480
+EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg", "image/png": "png"}
+GENERATION_FAILED = _(
+    "We could not create your headshots. Nothing was charged; please start a new order."
+)
+DOWNLOAD_FAILED = _(
+    "We could not save your headshots. Nothing was charged; please start a new order."
+)
+
+
+class OutputRefused(Exception):
+    """An output URL that did not give a reasonable image."""
+
+
+def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
+    """Create the rows for every prompt (once), then a Replicate prediction for each pending row."""
+    order = HeadshotModel.objects.select_related("user").get(pk=order_id)
+    if order.status != Status.GENERATING:
+        return []
+    for index, prompt in enumerate(
+        prompts_for(package=order.package, subject_type=order.subject_type)
+    ):
+        Prediction.objects.get_or_create(
+            order=order, prompt_index=index, attempt=1, defaults={"prompt": prompt}
+        )
+    gateway = gateway or client_from_settings()
+    followups: list[FollowUp] = []
+    for prediction in order.predictions.filter(status=Prediction.State.PENDING):
+        followups += submit_prediction(order, prediction, gateway)
+    return followups
+
+
+def submit_prediction(
+    order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
+) -> list[FollowUp]:
+    """Claim the row (pending → starting) so no other worker submits it, then create it."""
+    if not prediction.move_to(Prediction.State.STARTING):
+        return []
+    try:
+        info = with_backoff(lambda: gateway.create_prediction(
+            version=order.replicate_version_id,
+            input=prediction_input(prediction.prompt),
+            webhook=f"{settings.SITE_URL}/webhooks/replicate/",
+            webhook_events_filter=["start", "completed"],
+        ))  # fmt: skip
+    except ReplicateGatewayError as error:
+        logger.warning("order %s: prediction %s not created: %r", order.uuid, prediction.pk, error)
+        prediction.move_to(Prediction.State.FAILED, error=repr(error))
+        return prediction_failed(prediction)
+    Prediction.objects.filter(pk=prediction.pk).update(replicate_prediction_id=info.id)
+    prediction.replicate_prediction_id = info.id
+    return apply_prediction_update(info=info, prediction=prediction)
+
+
+def prediction_input(prompt: str) -> dict[str, object]:
+    return {
+        "prompt": prompt,
+        "num_outputs": settings.HEADSHOTS_PER_PROMPT,
+        "aspect_ratio": settings.HEADSHOT_ASPECT_RATIO,
+        "output_format": settings.HEADSHOT_OUTPUT_FORMAT,
+        "output_quality": settings.HEADSHOT_OUTPUT_QUALITY,
+    }
+
+
+def apply_prediction_update(
+    *, info: PredictionInfo, prediction: Prediction | None = None
+) -> list[FollowUp]:
+    """Record what Replicate says about a prediction; a success asks for its images to be stored."""
+    prediction = prediction or (
+        Prediction.objects.filter(replicate_prediction_id=info.id).select_related("order").first()
+    )
+    if prediction is None or prediction.is_final:
+        return []
+    if info.status == "processing":
+        prediction.move_to(Prediction.State.PROCESSING)
+        return []
+    if info.status == "succeeded":
+        moved = prediction.move_to(
+            Prediction.State.SUCCEEDED,
+            output_urls=list(info.output),
+            predict_time=info.predict_time,
+        )
+        return [FollowUp(Next.STORE_HEADSHOTS, prediction.pk)] if moved else []
+    failed = info.status in ("failed", "canceled")
+    if failed and prediction.move_to(
+        info.status, error=info.error or "", predict_time=info.predict_time
+    ):
+        return prediction_failed(prediction)
+    return []
+
+
+def prediction_failed(prediction: Prediction) -> list[FollowUp]:
+    """Try the prompt once more, or fail the order when it was already the second try."""
+    order = HeadshotModel.objects.select_related("user").get(pk=prediction.order_id)
+    if prediction.attempt >= 2 or order.status != Status.GENERATING:
+        return order_fail(
+            order, stage=Stage.COMPLETION, error=GENERATION_FAILED, detail=prediction.error
+        )
+    Prediction.objects.get_or_create(
+        order=order,
+        prompt_index=prediction.prompt_index,
+        attempt=prediction.attempt + 1,
+        defaults={"prompt": prediction.prompt},
+    )
+    return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
+
+
+def store_outputs(*, prediction_id: int) -> list[FollowUp]:
+    """Copy a finished prediction's images into our storage, then see if the order is done."""
+    prediction = Prediction.objects.select_related("order", "order__user").get(pk=prediction_id)
+    order = prediction.order
+    if order.status != Status.GENERATING:
+        return []
+    if not prediction.outputs_stored:
+        try:
+            for index, url in enumerate(prediction.output_urls):
+                store_output(prediction, index, url)
+        except OutputRefused as refusal:
+            return order_fail(
+                order, stage=Stage.COMPLETION, error=DOWNLOAD_FAILED, detail=str(refusal)
+            )
+        Prediction.objects.filter(pk=prediction.pk).update(outputs_stored=True)
+    return finish_if_complete(order)
+
+
+def store_output(prediction: Prediction, index: int, url: str) -> None:
+    """One image: downloaded (capped, typed), stored with a small preview, recorded once."""
+    if Headshot.objects.filter(prediction=prediction, output_index=index).exists():
+        return
+    content, content_type = download_output(url)
+    folder = f"headshots/{prediction.order.uuid}"
+    stem = f"{prediction.prompt_index + 1}-{prediction.attempt}-{index + 1}"
+    extension = EXTENSIONS[content_type]
+    image_name = default_storage.save(f"{folder}/{stem}.{extension}", ContentFile(content))
+    width, height, preview = make_preview(content)
+    preview_name = default_storage.save(f"{folder}/previews/{stem}.webp", ContentFile(preview))
+    try:
+        Headshot.objects.create(
+            order=prediction.order, prediction=prediction, output_index=index,
+            image=image_name, preview=preview_name, content_type=content_type,
+            width=width, height=height, size_bytes=len(content),
+        )  # fmt: skip
+    except Exception:
+        default_storage.delete(image_name)
+        default_storage.delete(preview_name)
+        raise
+
+
+def download_output(url: str) -> tuple[bytes, str]:
+    """Fetch an output image with a timeout, a size cap and a content-type check; retried."""
+    if not url.startswith(("https://", "http://")):
+        raise OutputRefused(f"not an http(s) URL: {url[:80]}")
+    last_error: Exception | None = None
+    for attempt in range(DOWNLOAD_ATTEMPTS):
+        try:
+            return fetch_image(url)
+        except (httpx.HTTPError, OutputRefused) as error:
+            last_error = error
+            time.sleep(0.5 * (attempt + 1))
+    raise OutputRefused(f"download failed: {last_error!r}")
+
+
+def fetch_image(url: str) -> tuple[bytes, str]:
+    with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
+        response.raise_for_status()
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if content_type not in EXTENSIONS:
+            raise OutputRefused(f"unexpected content type {content_type!r}")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_OUTPUT_BYTES:
+                raise OutputRefused("output larger than 20 MB")
+    return bytes(body), content_type
+
+
+def make_preview(content: bytes) -> tuple[int, int, bytes]:
+    """The image's size, and a small WebP for the gallery."""
+    with Image.open(io.BytesIO(content)) as image:
+        width, height = image.size
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "WEBP", quality=80)
+    return width, height, buffer.getvalue()
+
+
+def finish_if_complete(order: HeadshotModel) -> list[FollowUp]:
+    """Ready when every prompt's latest attempt succeeded and its images are stored."""
+    latest: dict[int, Prediction] = {}
+    for prediction in order.predictions.all():
+        latest[prediction.prompt_index] = prediction  # ordered by attempt
+    expected = len(prompts_for(package=order.package, subject_type=order.subject_type))
+    done = [
+        p for p in latest.values() if p.status == Prediction.State.SUCCEEDED and p.outputs_stored
+    ]
+    if len(done) < expected:
+        return []
+    prediction_seconds = order.predictions.aggregate(total=Sum("predict_time"))["total"] or 0.0
+    with transaction.atomic():
+        total_seconds = (order.predict_time or 0.0) + prediction_seconds
+        if not order.move_to(
+            Status.READY, cost=round(total_seconds * settings.REPLICATE_PRICE_PER_SECOND, 4)
+        ):
+            return []
+        TrainingEvent.objects.create(
+            order=order,
+            stage=Stage.COMPLETION,
+            status=TrainingEvent.Outcome.SUCCESS,
+            duration=seconds_between(order.training_finished_at, order.ready_at),
+            metadata={"headshots": order.headshots.count(), "predict_time": prediction_seconds},
+        )
+    return [FollowUp(Next.NOTIFY_READY, order.pk)]
+
+
+def sync_quiet_predictions(*, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
+    """Predictions with no news for SYNC_AFTER_MINUTES are looked up; stored outputs resumed."""
+    quiet_since = timezone.now() - timedelta(minutes=settings.SYNC_AFTER_MINUTES)
+    gateway = gateway or client_from_settings()
+    followups: list[FollowUp] = []
+    running = Prediction.objects.filter(
+        order__status=Status.GENERATING,
+        status__in=[Prediction.State.STARTING, Prediction.State.PROCESSING],
+        updated_at__lt=quiet_since,
+    ).exclude(replicate_prediction_id="")
+    for prediction in running.select_related("order"):
+        try:
+            info = gateway.get_prediction(prediction.replicate_prediction_id)
+        except Exception:  # one unreachable prediction must not stop the others
+            logger.exception("prediction %s: sync could not read it", prediction.pk)
+            continue
+        followups += apply_prediction_update(info=info, prediction=prediction)
+    unstored = Prediction.objects.filter(
+        order__status=Status.GENERATING,
+        status=Prediction.State.SUCCEEDED,
+        outputs_stored=False,
+        updated_at__lt=quiet_since,
+    )
+    followups += [
+        FollowUp(Next.STORE_HEADSHOTS, pk) for pk in unstored.values_list("pk", flat=True)
+    ]
+    pending = HeadshotModel.objects.filter(
+        status=Status.GENERATING,
+        predictions__status=Prediction.State.PENDING,
+        predictions__updated_at__lt=quiet_since,
+    ).distinct()
+    followups += [
+        FollowUp(Next.GENERATE_HEADSHOTS, pk) for pk in pending.values_list("pk", flat=True)
+    ]
+    return followups

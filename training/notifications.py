@@ -1,0 +1,32 @@
+"""The e-mails about an order, each in its owner's language: ready, or failed (with what to do)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from headshots.emails import send_templated_email
+from training.models import HeadshotModel
+
+
+def order_url(order: HeadshotModel) -> str:
+    return f"{settings.SITE_URL}{order.get_absolute_url()}"
+
+
+def notify_order_ready(order: HeadshotModel) -> None:
+    """Tell the person their headshots are ready, with a link to the gallery."""
+    send_templated_email(
+        to=order.user.email,
+        template="order-ready",
+        context={"order": order, "order_url": order_url(order), "count": order.headshots.count()},
+        language=order.user.language,
+    )
+
+
+def notify_order_failed(order: HeadshotModel) -> None:
+    """Tell the person what went wrong, that nothing was charged, and what to do next."""
+    send_templated_email(
+        to=order.user.email,
+        template="order-failed",
+        context={"order": order, "order_url": order_url(order)},
+        language=order.user.language,
+    )

@@ -1,0 +1,352 @@
+"""Stage "training": submit an order's photo set to Replicate, apply what Replicate says, fail
+with rollback.
+
+At most one training per order, even when the submitting task runs twice or the create call
+fails ambiguously: the order is claimed with a conditional update before anything is sent, the
+training's input URL is recorded before the create call, and after a timeout or a dropped
+connection we look for a training with that input before creating another.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import BinaryIO, cast
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_noop as _
+
+from accounts.credits import credits_refund_order
+from training.followups import FollowUp, Next
+from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.notifications import notify_order_failed
+from training.replicate.client import (
+    ReplicateAmbiguous,
+    ReplicateGateway,
+    ReplicateRateLimited,
+    ReplicateRejected,
+    ReplicateUnavailable,
+    TrainingInfo,
+    client_from_settings,
+)
+
+logger = logging.getLogger(__name__)
+
+CREATE_ATTEMPTS = 5
+MAX_WAIT_SECONDS = 30.0
+# A claim older than this belongs to a submitter that died; another may take over.
+STALE_CLAIM = timedelta(minutes=5)
+PROGRESS_CACHE_SECONDS = 10
+
+REJECTION_MESSAGES = {
+    401: _("The image service did not accept our credentials. Nothing was charged; our team "
+           "has been told."),
+    402: _("The image service is out of credit; nothing was charged. Please try again later."),
+    422: _("The image service refused this photo set. Nothing was charged; please start a new "
+           "order."),
+}  # fmt: skip
+TRAINING_FAILED = _(
+    "The training of your model failed. Nothing was charged; you can start a new order."
+)
+TRAINING_CANCELED = _("The training was canceled. Nothing was charged.")
+STUCK = _("Your order took far too long and was stopped. Nothing was charged; please try again.")
+SERVICE_DOWN = _("The image service is not answering. Nothing was charged; please try again later.")
+
+
+def destination_name(order: HeadshotModel) -> str:
+    return f"headshots-{order.uuid}"
+
+
+def submit_training(*, order_id: int, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
+    """Create the destination model and the order's one training, or fail the order."""
+    order = HeadshotModel.objects.select_related("user").get(pk=order_id)
+    if not claim_submission(order):
+        return []
+    gateway = gateway or client_from_settings()
+    try:
+        with_backoff(lambda: gateway.create_model(
+            owner=settings.REPLICATE_OWNER, name=destination_name(order)
+        ))  # fmt: skip
+        info = find_training_for(order, gateway) or create_training(order, gateway)
+    except ReplicateRejected as rejection:
+        message = REJECTION_MESSAGES.get(rejection.status, REJECTION_MESSAGES[422])
+        return order_fail(order, stage=Stage.TRAINING, error=message, detail=str(rejection))
+    except (ReplicateUnavailable, ReplicateRateLimited, ReplicateAmbiguous) as error:
+        return order_fail(order, stage=Stage.TRAINING, error=SERVICE_DOWN, detail=repr(error))
+    return apply_training_update(info=info, order=order)
+
+
+def claim_submission(order: HeadshotModel) -> bool:
+    """Only one submitter per order; a claim left by a dead submitter expires."""
+    if order.status != Status.QUEUED or order.replicate_training_id:
+        return False
+    now = timezone.now()
+    unclaimed = HeadshotModel.objects.filter(
+        pk=order.pk, status=Status.QUEUED, submission_started_at__isnull=True
+    )
+    if unclaimed.update(submission_started_at=now) == 1:
+        order.submission_started_at = now
+        return True
+    stale = HeadshotModel.objects.filter(
+        pk=order.pk, status=Status.QUEUED, submission_started_at__lt=now - STALE_CLAIM
+    )
+    if stale.update(submission_started_at=now) == 1:
+        order.refresh_from_db()
+        return True
+    return False
+
+
+def create_training(order: HeadshotModel, gateway: ReplicateGateway) -> TrainingInfo:
+    """Record the input URL, then create the training; an ambiguous failure is looked up first."""
+    if not order.training_input_url:
+        record_input_url(order, gateway)
+    for _attempt in range(CREATE_ATTEMPTS):
+        try:
+            return with_backoff(lambda: gateway.create_training(
+                destination=f"{settings.REPLICATE_OWNER}/{destination_name(order)}",
+                trainer=settings.REPLICATE_TRAINER,
+                trainer_version=settings.REPLICATE_TRAINER_VERSION,
+                input=trainer_input(order),
+                webhook=f"{settings.SITE_URL}/webhooks/replicate/",
+                webhook_events_filter=["start", "completed"],
+            ))  # fmt: skip
+        except ReplicateAmbiguous:
+            logger.warning("order %s: training create was ambiguous; looking it up", order.uuid)
+            if found := find_training_for(order, gateway):
+                return found
+    raise ReplicateAmbiguous("the training create never got a clear answer")
+
+
+def trainer_input(order: HeadshotModel) -> dict[str, object]:
+    """The inputs of ostris/flux-dev-lora-trainer, from settings."""
+    return {
+        "input_images": order.training_input_url,
+        "trigger_word": "ohwx",
+        "steps": settings.TRAINING_STEPS,
+        "lora_rank": settings.TRAINING_LORA_RANK,
+        "learning_rate": settings.TRAINING_LEARNING_RATE,
+        "autocaption": True,
+    }
+
+
+def record_input_url(order: HeadshotModel, gateway: ReplicateGateway) -> None:
+    """A URL Replicate can download the ZIP from: presigned S3, or Replicate's files API."""
+    name = str(order.training_zip.name)
+    if hasattr(default_storage, "bucket_name"):
+        expire = settings.TEMP_RETENTION_HOURS * 3600
+        url, file_id = default_storage.url(name, expire=expire), ""  # type: ignore[call-arg]
+    else:  # local files cannot be reached from the internet
+        with default_storage.open(name, "rb") as stored:
+            handle = cast(BinaryIO, stored.file)  # the client wants a real file object
+            uploaded = with_backoff(lambda: gateway.upload_file(
+                handle, filename=f"{order.uuid}.zip", content_type="application/zip"
+            ))  # fmt: skip
+        url, file_id = uploaded.url, uploaded.id
+    HeadshotModel.objects.filter(pk=order.pk).update(
+        training_input_url=url, training_file_id=file_id
+    )
+    order.training_input_url, order.training_file_id = url, file_id
+
+
+def find_training_for(order: HeadshotModel, gateway: ReplicateGateway) -> TrainingInfo | None:
+    """The training created earlier for this order, found by its recorded input URL."""
+    if not order.training_input_url:
+        return None
+    for info in gateway.list_trainings():
+        if info.input.get("input_images") == order.training_input_url:
+            return info
+        started = order.submission_started_at
+        if info.created_at and started and info.created_at < started - STALE_CLAIM:
+            return None  # the list is newest first: nothing older can be ours
+    return None
+
+
+def with_backoff[T](call: Callable[[], T]) -> T:
+    """Retry a call refused before acceptance (429, 5xx), honouring Retry-After."""
+    delay = 1.0
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return call()
+        except ReplicateRateLimited as limited:
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(min(limited.retry_after_seconds or delay, MAX_WAIT_SECONDS))
+        except ReplicateUnavailable:
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(delay)
+        delay = min(delay * 2, MAX_WAIT_SECONDS)
+    raise AssertionError("unreachable")
+
+
+def order_for_training(info: TrainingInfo) -> HeadshotModel | None:
+    """The order a training belongs to: by id, or by input URL before the id was recorded."""
+    orders = HeadshotModel.objects.select_related("user")
+    order = orders.filter(replicate_training_id=info.id).first()
+    input_url = info.input.get("input_images")
+    if order is None and input_url:
+        order = orders.filter(training_input_url=input_url, replicate_training_id="").first()
+    return order
+
+
+def apply_training_update(
+    *, info: TrainingInfo, order: HeadshotModel | None = None
+) -> list[FollowUp]:
+    """Move the order as far as the training's status says; never backwards, never twice."""
+    order = order or order_for_training(info)
+    if order is None:
+        return []
+    with transaction.atomic():
+        if order.status == Status.QUEUED:
+            order.move_to(
+                Status.TRAINING,
+                replicate_training_id=info.id,
+                replicate_model_id=f"{settings.REPLICATE_OWNER}/{destination_name(order)}",
+            )
+        if order.status != Status.TRAINING:
+            return []  # late or repeated news about a training we are past
+        if info.progress is not None:
+            cache.set(progress_key(order), info.progress, PROGRESS_CACHE_SECONDS)
+        if info.status == "succeeded":
+            return training_succeeded(order, info)
+        if info.status in ("failed", "canceled"):
+            message = TRAINING_FAILED if info.status == "failed" else TRAINING_CANCELED
+            return order_fail(order, stage=Stage.TRAINING, error=message, detail=info.error or "")
+    return []
+
+
+def training_succeeded(order: HeadshotModel, info: TrainingInfo) -> list[FollowUp]:
+    """Keep the trained version, drop the ZIP, and go on to the headshots."""
+    predict_time = info.predict_time or 0.0
+    moved = order.move_to(
+        Status.GENERATING,
+        replicate_version_id=info.version or "",
+        replicate_weights_url=info.weights_url or "",
+        predict_time=predict_time,
+        cost=round(predict_time * settings.REPLICATE_PRICE_PER_SECOND, 4),
+    )
+    if not moved:
+        return []
+    TrainingEvent.objects.create(
+        order=order,
+        stage=Stage.TRAINING,
+        status=TrainingEvent.Outcome.SUCCESS,
+        duration=seconds_between(order.training_started_at, info.completed_at),
+        metadata={"predict_time": predict_time, "replicate_version": info.version},
+    )
+    transaction.on_commit(lambda: delete_training_set(order))
+    return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
+
+
+def seconds_between(start: object, end: object) -> float:
+    if start is None or end is None:
+        return 0.0
+    return max(0.0, (end - start).total_seconds())  # type: ignore[operator]
+
+
+def delete_training_set(order: HeadshotModel, gateway: ReplicateGateway | None = None) -> None:
+    """The spec's deleteZipAfterTraining: the ZIP, and its copy in Replicate's files API."""
+    if order.training_zip:
+        default_storage.delete(str(order.training_zip.name))
+        HeadshotModel.objects.filter(pk=order.pk).update(training_zip="")
+    if order.training_file_id:
+        try:
+            (gateway or client_from_settings()).delete_file(order.training_file_id)
+        except Exception:  # the file expires on Replicate anyway; never block on it
+            logger.warning("order %s: could not delete file %s", order.uuid, order.training_file_id)
+        HeadshotModel.objects.filter(pk=order.pk).update(training_file_id="")
+
+
+def order_fail(
+    order: HeadshotModel, *, stage: Stage, error: str, detail: str = ""
+) -> list[FollowUp]:
+    """Fail the order once, refund its credit, and ask for the rest of the rollback."""
+    with transaction.atomic():
+        if not order.fail(stage=stage, error=error, detail=detail):
+            return []
+        credits_refund_order(user=order.user, order_uuid=order.uuid, reason=f"{stage} failed")
+        TrainingEvent.objects.create(
+            order=order,
+            stage=stage,
+            status=TrainingEvent.Outcome.FAILURE,
+            duration=seconds_between(order.created_at, order.failed_at),
+            error=detail or error,
+        )
+    logger.warning("order %s failed at %s: %s", order.uuid, stage, detail or error)
+    return [FollowUp(Next.ROLL_BACK, order.pk)]
+
+
+def progress_key(order: HeadshotModel) -> str:
+    return f"training-progress:{order.uuid}"
+
+
+def training_progress(order: HeadshotModel) -> int | None:
+    """The training's percentage, asking Replicate at most every 10 seconds per order."""
+    if order.status != Status.TRAINING or not order.replicate_training_id:
+        return None
+    cached: int | None = cache.get(progress_key(order))
+    if cached is not None:
+        return cached
+    try:
+        progress = client_from_settings().get_training(order.replicate_training_id).progress
+    except Exception:  # progress is a nicety: never break the page for it
+        logger.warning("order %s: could not read training progress", order.uuid)
+        progress = None
+    cache.set(progress_key(order), progress or 0, PROGRESS_CACHE_SECONDS)
+    return progress
+
+
+def roll_back_order(*, order_id: int) -> None:
+    """After a failure: delete the ZIP and any partial headshots, and tell the person."""
+    order = HeadshotModel.objects.select_related("user").get(pk=order_id)
+    if order.status != Status.FAILED:
+        return
+    delete_training_set(order)
+    delete_headshot_files(order)
+    notify_order_failed(order)
+
+
+def delete_headshot_files(order: HeadshotModel) -> None:
+    """Every stored image of the order, and their rows."""
+    for headshot in order.headshots.all():
+        default_storage.delete(str(headshot.image.name))
+        if headshot.preview:
+            default_storage.delete(str(headshot.preview.name))
+    order.headshots.all().delete()
+
+
+def sync_quiet_trainings(*, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
+    """Ask Replicate about orders with no news for SYNC_AFTER_MINUTES (lost or late webhooks)."""
+    quiet_since = timezone.now() - timedelta(minutes=settings.SYNC_AFTER_MINUTES)
+    gateway = gateway or client_from_settings()
+    followups: list[FollowUp] = []
+    training = HeadshotModel.objects.filter(status=Status.TRAINING, updated_at__lt=quiet_since)
+    for order in training.select_related("user"):
+        try:
+            info = gateway.get_training(order.replicate_training_id)
+        except Exception:  # one unreachable training must not stop the others
+            logger.exception("order %s: sync could not read its training", order.uuid)
+            continue
+        followups += apply_training_update(info=info, order=order)
+    queued = HeadshotModel.objects.filter(status=Status.QUEUED, updated_at__lt=quiet_since)
+    followups += [FollowUp(Next.SUBMIT_TRAINING, pk) for pk in queued.values_list("pk", flat=True)]
+    return followups
+
+
+def fail_stuck_orders() -> list[FollowUp]:
+    """Orders in progress for longer than STUCK_AFTER_HOURS fail, with refund and e-mail."""
+    too_old = timezone.now() - timedelta(hours=settings.STUCK_AFTER_HOURS)
+    stuck = HeadshotModel.objects.filter(
+        status__in=[Status.QUEUED, Status.TRAINING, Status.GENERATING], created_at__lt=too_old
+    ).select_related("user")
+    followups: list[FollowUp] = []
+    for order in stuck:
+        stage = Stage.COMPLETION if order.status == Status.GENERATING else Stage.TRAINING
+        followups += order_fail(order, stage=stage, error=STUCK, detail="stuck: no news")
+    return followups
