@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from training import trainings
 from training.models import HeadshotModel, TrainingEvent
+from training.tasks import enqueue_followups
 
 
 class TrainingEventInline(admin.TabularInline):
@@ -36,6 +42,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     inlines = (TrainingEventInline,)
+    actions = ("retry_orders",)
     readonly_fields = (
         "uuid", "user", "package", "subject_type", "status", "failure_stage", "error",
         "error_detail", "replicate_model_id", "replicate_version_id", "replicate_training_id",
@@ -46,3 +53,25 @@ class HeadshotModelAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False  # orders come from people's photos, never from the admin
+
+    @admin.action(description=_("Retry the selected failed orders"))
+    def retry_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
+        """Failed orders start again where they can: headshots again, or the training again."""
+        retried, impossible = 0, []
+        for order in queryset.select_related("user"):
+            followups = trainings.order_retry(order)
+            if followups is None:
+                impossible.append(order.name)
+                continue
+            enqueue_followups(followups)
+            retried += 1
+        if retried:
+            message = ngettext("%d order retried.", "%d orders retried.", retried) % retried
+            self.message_user(request, message, messages.SUCCESS)
+        if impossible:
+            self.message_user(
+                request,
+                _("Not retried (not failed, or its photos are already deleted): %(names)s")
+                % {"names": ", ".join(impossible)},
+                messages.WARNING,
+            )

@@ -16,6 +16,8 @@ class Next(StrEnum):
     STORE_HEADSHOTS = "store_headshots"
     NOTIFY_READY = "notify_ready"
     ROLL_BACK = "roll_back"
+    CANCEL_REMOTE = "cancel_remote"
+    PURGE = "purge"
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def submit_prediction(
         return prediction_failed(prediction)
     Prediction.objects.filter(pk=prediction.pk).update(replicate_prediction_id=info.id)
     prediction.replicate_prediction_id = info.id
-    return apply_prediction_update(info=info, prediction=prediction)
+    return apply_prediction_update(info=info, prediction=prediction) or []
 
 
 def prediction_input(prompt: str) -> dict[str, object]:
@@ -110,13 +110,24 @@ def prediction_input(prompt: str) -> dict[str, object]:
 
 def apply_prediction_update(
     *, info: PredictionInfo, prediction: Prediction | None = None
-) -> list[FollowUp]:
-    """Record what Replicate says about a prediction; a success asks for its images to be stored."""
-    prediction = prediction or (
-        Prediction.objects.filter(replicate_prediction_id=info.id).select_related("order").first()
-    )
-    if prediction is None or prediction.is_final:
-        return []
+) -> list[FollowUp] | None:
+    """Record what Replicate says about a prediction (None: not one of ours)."""
+    found = prediction.pk if prediction else None
+    # Lock the row: a `processing` and a `succeeded` arriving together must not race.
+    locked = Prediction.objects.select_for_update(of=("self",)).select_related("order")
+    with transaction.atomic():
+        prediction = (
+            locked.filter(pk=found).first()
+            if found
+            else locked.filter(replicate_prediction_id=info.id).first()
+        )
+        if prediction is None:
+            return None
+        return [] if prediction.is_final else apply_prediction_status(prediction, info)
+
+
+def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> list[FollowUp]:
+    """Move the (locked) prediction as its status says; success and failure have follow-ups."""
     if info.status == "processing":
         prediction.move_to(Prediction.State.PROCESSING)
         return []
@@ -274,7 +285,7 @@ def sync_quiet_predictions(*, gateway: ReplicateGateway | None = None) -> list[F
         except Exception:  # one unreachable prediction must not stop the others
             logger.exception("prediction %s: sync could not read it", prediction.pk)
             continue
-        followups += apply_prediction_update(info=info, prediction=prediction)
+        followups += apply_prediction_update(info=info, prediction=prediction) or []
     unstored = Prediction.objects.filter(
         order__status=Status.GENERATING,
         status=Prediction.State.SUCCEEDED,

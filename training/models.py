@@ -41,14 +41,14 @@ class SubjectType(models.TextChoices):
     WOMAN = "woman", _("Woman")
 
 
-# Where each status may go next. `failed → queued` is the staff "retry" action.
+# Where each status may go next. `failed → queued | generating` is the staff "retry" action.
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
     Status.UPLOADING: frozenset({Status.QUEUED, Status.FAILED, Status.CANCELED}),
     Status.QUEUED: frozenset({Status.TRAINING, Status.FAILED, Status.CANCELED}),
     Status.TRAINING: frozenset({Status.GENERATING, Status.FAILED, Status.CANCELED}),
     Status.GENERATING: frozenset({Status.READY, Status.FAILED, Status.CANCELED}),
     Status.READY: frozenset(),
-    Status.FAILED: frozenset({Status.QUEUED}),
+    Status.FAILED: frozenset({Status.QUEUED, Status.GENERATING}),
     Status.CANCELED: frozenset(),
 }
 FINAL_STATUSES = frozenset({Status.READY, Status.FAILED, Status.CANCELED})
@@ -113,6 +113,8 @@ class HeadshotModel(models.Model):
     ready_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Set when the person deletes the order: hidden at once, purged by a task.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects: ClassVar[models.Manager[HeadshotModel]] = models.Manager()
 

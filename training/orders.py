@@ -18,14 +18,18 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.credits import NotEnoughCredits, credit_balance, credits_spend_for_order
 from accounts.models import User
 from training import dataset
+from training.followups import FollowUp, Next
 from training.models import HeadshotModel, Stage, Status, TrainingEvent
 from training.packages import Package
+from training.replicate.client import ReplicateGateway, client_from_settings
+from training.trainings import cancel_remote_jobs, order_cancel, try_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -142,3 +146,26 @@ def record_upload_event(
             "trainer_version": getattr(settings, "REPLICATE_TRAINER_VERSION", ""),
         },
     )
+
+
+def order_delete(order: HeadshotModel) -> list[FollowUp]:
+    """Hide the order at once (stopping it first if it is running); the purge task does the rest."""
+    followups = [] if order.is_final else order_cancel(order)
+    HeadshotModel.objects.filter(pk=order.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now()
+    )
+    return [*followups, FollowUp(Next.PURGE, order.pk)]
+
+
+def purge_order(*, order_id: int, gateway: ReplicateGateway | None = None) -> None:
+    """Delete all of a deleted order: ZIP, headshots, its model on Replicate, then the row."""
+    order = HeadshotModel.objects.filter(pk=order_id, deleted_at__isnull=False).first()
+    if order is None:
+        return
+    gateway = gateway or client_from_settings()
+    cancel_remote_jobs(order_id=order.pk, gateway=gateway)
+    if order.replicate_model_id:
+        owner, name = order.replicate_model_id.split("/", 1)
+        try_quietly(lambda: gateway.delete_model_with_versions(owner=owner, name=name), order)
+    order.delete()
+    logger.info("order %s purged", order.uuid)

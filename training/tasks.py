@@ -11,7 +11,7 @@ from functools import partial
 from django.db import transaction
 from django.tasks import Task, task
 
-from training import headshots, trainings
+from training import headshots, orders, trainings
 from training.followups import FollowUp, Next
 from training.models import HeadshotModel
 from training.notifications import notify_order_ready
@@ -47,12 +47,26 @@ def roll_back(order_id: int) -> None:
     trainings.roll_back_order(order_id=order_id)
 
 
+@task()
+def cancel_remote(order_id: int) -> None:
+    """Stop a canceled order's jobs on Replicate and drop its files."""
+    trainings.cancel_remote_jobs(order_id=order_id)
+
+
+@task()
+def purge(order_id: int) -> None:
+    """Delete a deleted order's files, its model on Replicate, and its row."""
+    orders.purge_order(order_id=order_id)
+
+
 TASKS_BY_ACTION: dict[Next, Task[[int], None]] = {
     Next.SUBMIT_TRAINING: submit_training,
     Next.GENERATE_HEADSHOTS: generate_headshots,
     Next.STORE_HEADSHOTS: store_headshots,
     Next.NOTIFY_READY: notify_ready,
     Next.ROLL_BACK: roll_back,
+    Next.CANCEL_REMOTE: cancel_remote,
+    Next.PURGE: purge,
 }
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import BinaryIO, cast
 
 from django.conf import settings
@@ -24,7 +25,13 @@ from django.utils.translation import gettext_noop as _
 
 from accounts.credits import credits_refund_order
 from training.followups import FollowUp, Next
-from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.models import (
+    PREDICTION_FINAL_STATES,
+    HeadshotModel,
+    Stage,
+    Status,
+    TrainingEvent,
+)
 from training.notifications import notify_order_failed
 from training.replicate.client import (
     ReplicateAmbiguous,
@@ -203,6 +210,8 @@ def apply_training_update(
     if order is None:
         return []
     with transaction.atomic():
+        # Lock the row: news about one training arriving together is applied one at a time.
+        order = HeadshotModel.objects.select_for_update().select_related("user").get(pk=order.pk)
         if order.status == Status.QUEUED:
             order.move_to(
                 Status.TRAINING,
@@ -350,3 +359,60 @@ def fail_stuck_orders() -> list[FollowUp]:
         stage = Stage.COMPLETION if order.status == Status.GENERATING else Stage.TRAINING
         followups += order_fail(order, stage=stage, error=STUCK, detail="stuck: no news")
     return followups
+
+
+CANCELED_BY_PERSON = _("You canceled this order. Nothing was charged.")
+
+
+def order_cancel(order: HeadshotModel) -> list[FollowUp]:
+    """The person stops an order in progress: canceled, refunded; Replicate's jobs stopped next."""
+    with transaction.atomic():
+        if order.is_final or not order.move_to(
+            Status.CANCELED, error=CANCELED_BY_PERSON, failure_stage=""
+        ):
+            return []
+        credits_refund_order(user=order.user, order_uuid=order.uuid, reason="canceled")
+    return [FollowUp(Next.CANCEL_REMOTE, order.pk)]
+
+
+def cancel_remote_jobs(*, order_id: int, gateway: ReplicateGateway | None = None) -> None:
+    """Stop the order's training and unfinished predictions on Replicate; drop its files."""
+    order = HeadshotModel.objects.get(pk=order_id)
+    gateway = gateway or client_from_settings()
+    if order.replicate_training_id and not order.replicate_version_id:
+        try_quietly(lambda: gateway.cancel_training(order.replicate_training_id), order)
+    unfinished = order.predictions.exclude(replicate_prediction_id="").exclude(
+        status__in=PREDICTION_FINAL_STATES
+    )
+    for prediction in unfinished:
+        try_quietly(partial(gateway.cancel_prediction, prediction.replicate_prediction_id), order)
+    delete_training_set(order, gateway)
+    delete_headshot_files(order)
+
+
+def try_quietly(call: Callable[[], object], order: HeadshotModel) -> None:
+    """A clean-up call to Replicate that may fail (already finished, gone) without consequence."""
+    try:
+        call()
+    except Exception:  # clean-up is best effort; the job ends on its own anyway
+        logger.warning("order %s: a clean-up call to Replicate failed", order.uuid, exc_info=True)
+
+
+def order_retry(order: HeadshotModel) -> list[FollowUp] | None:
+    """Staff give a failed order another go, free of charge; None when its photos are gone."""
+    if order.status != Status.FAILED:
+        return None
+    reset = {"error": "", "error_detail": "", "failure_stage": "", "failed_at": None}
+    if order.replicate_version_id:  # trained: only the headshots need making again
+        with transaction.atomic():
+            delete_headshot_files(order)
+            order.predictions.all().delete()
+            if not order.move_to(Status.GENERATING, **reset):
+                return None
+        return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
+    if not order.training_zip or not default_storage.exists(str(order.training_zip.name)):
+        return None
+    training_reset = {"replicate_training_id": "", "training_input_url": "", "training_file_id": ""}
+    if not order.move_to(Status.QUEUED, submission_started_at=None, **reset, **training_reset):
+        return None
+    return [FollowUp(Next.SUBMIT_TRAINING, order.pk)]

@@ -7,19 +7,32 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Prefetch
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.credits import credit_balance
 from accounts.models import User
+from training import trainings
+from training.archives import stream_zip
 from training.forms import OrderForm
-from training.models import HeadshotModel
+from training.models import Headshot, HeadshotModel
 from training.orders import CreatedOrder, OrderRefused, order_create
+from training.orders import order_delete as order_delete_workflow
 from training.packages import available_packages, orderable_package, package_title
-from training.tasks import submit_training
+from training.tasks import enqueue_followups, submit_training
 
 
 class SignedInRequest(HttpRequest):
@@ -30,7 +43,9 @@ class SignedInRequest(HttpRequest):
 
 def get_order_for_user(request: SignedInRequest, order_uuid: UUID) -> HeadshotModel:
     """The signed-in person's order, or 404 (also for someone else's)."""
-    return get_object_or_404(HeadshotModel, uuid=order_uuid, user=request.user)
+    return get_object_or_404(
+        HeadshotModel, uuid=order_uuid, user=request.user, deleted_at__isnull=True
+    )
 
 
 @login_required
@@ -104,7 +119,11 @@ def order_created_response(request: HttpRequest, created: CreatedOrder) -> HttpR
 @require_GET
 def order_list(request: SignedInRequest) -> HttpResponse:
     """The person's orders, newest first."""
-    orders = HeadshotModel.objects.filter(user=request.user).order_by("-created_at")
+    orders = (
+        HeadshotModel.objects.filter(user=request.user, deleted_at__isnull=True)
+        .order_by("-created_at")
+        .prefetch_related(Prefetch("headshots", to_attr="all_headshots"))
+    )
     return render(request, "training/order_list.html", {"orders": orders})
 
 
@@ -113,5 +132,95 @@ def order_list(request: SignedInRequest) -> HttpResponse:
 def order_detail(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     """One order's status (the gallery comes with the Replicate stage)."""
     order = get_order_for_user(request, order_uuid)
-    context = {"order": order, "package_title": package_title(order.package)}
-    return render(request, "training/order_detail.html", context)
+    return render(request, "training/order_detail.html", order_context(order))
+
+
+@login_required
+@require_GET
+def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
+    """The live part of the order page, polled by htmx until the order is final."""
+    order = get_order_for_user(request, order_uuid)
+    return render(request, "training/_order_status.html", order_context(order))
+
+
+def order_context(order: HeadshotModel) -> dict[str, object]:
+    return {
+        "order": order,
+        "package_title": package_title(order.package),
+        "progress": trainings.training_progress(order),
+        "headshots": list(order.headshots.select_related("prediction")),
+    }
+
+
+@login_required
+@require_GET
+def headshot_file(
+    request: SignedInRequest, order_uuid: UUID, headshot_id: int, variant: str
+) -> HttpResponseBase:
+    """One of the person's images: the preview, or the full headshot (as a download on request)."""
+    order = get_order_for_user(request, order_uuid)
+    headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
+    if variant not in ("preview", "image"):
+        raise Http404
+    stored = headshot.preview if variant == "preview" else headshot.image
+    download = request.GET.get("download") == "1"
+    return private_file_response(str(stored.name), headshot.download_name, download=download)
+
+
+def private_file_response(name: str, filename: str, *, download: bool) -> HttpResponseBase:
+    """S3: a redirect to a short-lived presigned URL. Local files: streamed by us."""
+    if hasattr(default_storage, "bucket_name"):
+        disposition = f'{"attachment" if download else "inline"}; filename="{filename}"'
+        url = default_storage.url(  # type: ignore[call-arg]
+            name,
+            parameters={"ResponseContentDisposition": disposition},
+            expire=settings.IMAGE_URL_TTL_SECONDS,
+        )
+        return redirect(url)
+    response = FileResponse(
+        default_storage.open(name, "rb"), as_attachment=download, filename=filename
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBase:
+    """Every headshot of the order in one ZIP, streamed as it is written."""
+    order = get_order_for_user(request, order_uuid)
+    entries = [
+        (headshot.download_name, str(headshot.image.name))
+        for headshot in order.headshots.select_related("prediction")
+    ]
+    if not entries:
+        raise Http404
+    response = StreamingHttpResponse(
+        stream_zip(entries, storage=default_storage), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="headshots-{order.uuid}.zip"'
+    return response
+
+
+@login_required
+@require_POST
+def order_cancel(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
+    """Stop an order in progress; its credit comes back."""
+    order = get_order_for_user(request, order_uuid)
+    followups = trainings.order_cancel(order)
+    enqueue_followups(followups)
+    if followups:
+        messages.success(request, _("Your order was canceled. Nothing was charged."))
+    else:
+        messages.error(request, _("This order has already finished: there is nothing to cancel."))
+    return redirect(order)
+
+
+@login_required
+@require_POST
+def order_delete(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
+    """Delete an order with its photos, headshots and trained model."""
+    order = get_order_for_user(request, order_uuid)
+    enqueue_followups(order_delete_workflow(order))
+    messages.success(request, _("Your order and all its files are being deleted."))
+    return redirect("training:order_list")

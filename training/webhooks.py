@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from training import headshots, trainings
 from training.followups import FollowUp
-from training.models import HeadshotModel, Prediction, WebhookDelivery
+from training.models import WebhookDelivery
 from training.replicate.client import client_from_settings, parse_prediction, parse_training
 from training.replicate.signatures import WebhookVerificationError, verify_webhook
 from training.tasks import enqueue_followups
@@ -65,7 +65,11 @@ def replicate_webhook(request: HttpRequest) -> JsonResponse:
         object_id = str(payload["id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "the body is not a Replicate object"}, status=400)
-    outcome = record_and_apply(request.headers["webhook-id"], object_id, payload)
+    try:
+        outcome = record_and_apply(request.headers["webhook-id"], object_id, payload)
+    except (KeyError, TypeError, ValueError):  # signed, but not shaped like Replicate's objects
+        logger.warning("webhook %s has an unexpected shape", request.headers["webhook-id"])
+        return JsonResponse({"error": "the body is not a Replicate object"}, status=400)
     return JsonResponse({"outcome": outcome})
 
 
@@ -79,7 +83,7 @@ def record_and_apply(webhook_id: str, object_id: str, payload: dict[str, Any]) -
                 event_status=str(payload.get("status", ""))[:16],
                 event_completed_at=parse_datetime(str(payload.get("completed_at") or "")),
             )
-            outcome, followups = apply_payload(object_id, payload)
+            outcome, followups = apply_payload(payload)
             delivery.outcome = outcome
             delivery.processed_at = timezone.now()
             delivery.save(update_fields=["outcome", "processed_at"])
@@ -91,14 +95,17 @@ def record_and_apply(webhook_id: str, object_id: str, payload: dict[str, Any]) -
     return outcome
 
 
-def apply_payload(object_id: str, payload: dict[str, Any]) -> tuple[str, list[FollowUp]]:
-    """Hand the news to the stage that owns the object."""
-    if Prediction.objects.filter(replicate_prediction_id=object_id).exists():
-        followups = headshots.apply_prediction_update(info=parse_prediction(payload))
-        return WebhookDelivery.Outcome.APPLIED, followups
-    training = parse_training(payload)
-    if trainings.order_for_training(training) is not None:
-        return WebhookDelivery.Outcome.APPLIED, trainings.apply_training_update(info=training)
-    if HeadshotModel.objects.filter(replicate_training_id=object_id).exists():
-        return WebhookDelivery.Outcome.IGNORED, []
-    return WebhookDelivery.Outcome.UNKNOWN, []
+def apply_payload(payload: dict[str, Any]) -> tuple[str, list[FollowUp]]:
+    """Hand the news to the stage that owns it: a training (of our trainer) or a prediction."""
+    if payload.get("model") == settings.REPLICATE_TRAINER:
+        training = parse_training(payload)
+        order = trainings.order_for_training(training)
+        if order is None:
+            return WebhookDelivery.Outcome.UNKNOWN, []
+        return WebhookDelivery.Outcome.APPLIED, trainings.apply_training_update(
+            info=training, order=order
+        )
+    followups = headshots.apply_prediction_update(info=parse_prediction(payload))
+    if followups is None:
+        return WebhookDelivery.Outcome.UNKNOWN, []
+    return WebhookDelivery.Outcome.APPLIED, followups

@@ -1,5 +1,6 @@
 """The order form in a real browser: pick the package, choose and drop photos, see the previews,
-have a bad photo refused by the server, remove it, watch the upload progress, land on the order."""
+have a bad photo refused by the server, remove it, watch the upload progress, land on the order,
+and see the page follow the order through the emulator to the gallery."""
 
 from __future__ import annotations
 
@@ -90,5 +91,13 @@ def test_it_orders_headshots_through_the_form(
 
     order = HeadshotModel.objects.get(user=carol)
     assert (order.image_count, order.name) == (5, "Mi perfil")
-    assert order.status != Status.FAILED
+
+    # The page follows the order through the emulator, by itself, up to the gallery.
+    expect(page.locator("#order-live .gallery img")).to_have_count(4, timeout=30_000)
+    expect(page.locator("#order-live")).to_contain_text("Tus 4 retratos están listos")
+    loaded = page.eval_on_selector_all(
+        "#order-live .gallery img", "images => images.every(image => image.naturalWidth > 0)"
+    )
+    assert loaded
+    assert HeadshotModel.objects.get(pk=order.pk).status == Status.READY
     context.close()

@@ -97,3 +97,17 @@ def test_it_trains_from_an_uploaded_file(
 )
 def test_it_accepts_base_urls_with_or_without_v1(given: str | None, root: str | None) -> None:
     assert api_root(given) == root
+
+
+def test_it_deletes_a_trained_model_with_its_versions(
+    gateway: ReplicateGateway, start_training, destination: str
+) -> None:
+    owner, name = destination.split("/")
+    uploaded = gateway.upload_file(io.BytesIO(make_photo_zip()), filename="set.zip")
+    training_id = start_training(input={"input_images": uploaded.url}).id
+    wait_until(lambda: gateway.get_training(training_id).status == "succeeded")
+    assert gateway.get_model(owner=owner, name=name).latest_version_id  # type: ignore[union-attr]
+
+    assert gateway.delete_model_with_versions(owner=owner, name=name)
+    assert gateway.get_model(owner=owner, name=name) is None
+    assert not gateway.delete_model_with_versions(owner=owner, name=name)

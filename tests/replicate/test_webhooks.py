@@ -65,8 +65,8 @@ def test_it_retries_the_completed_webhook_until_it_lands(
 def test_it_does_not_retry_other_events(
     start_training: Callable[..., Any], webhook_receiver: WebhookReceiver, emulator
 ) -> None:
+    webhook_receiver.failures = 1  # before the training starts: its first webhook is refused
     training_id = start_training(webhook_events_filter=["start", "completed"]).id
-    webhook_receiver.failures = 1
 
     webhook_receiver.wait_for_status(training_id, "succeeded")
 

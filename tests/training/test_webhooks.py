@@ -172,3 +172,14 @@ def test_it_finishes_an_order_whose_webhooks_never_come(
         call_command("sync_replicate", verbosity=0)
         time.sleep(0.3)
     assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_signed_object_of_an_unknown_shape(client: Client, settings: Any) -> None:
+    settings.REPLICATE_WEBHOOK_SECRET = SECRET
+
+    for payload in ({"id": "x1", "status": "succeeded", "output": 7}, {"id": "x2"}):
+        response = deliver(client, payload, webhook_id=f"msg_{payload['id']}")
+
+        assert response.status_code == 400
+    assert not WebhookDelivery.objects.exists()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -264,6 +265,18 @@ class ReplicateGateway:
             raise
         latest = model.latest_version.id if model.latest_version else None
         return ModelInfo(model.owner, model.name, model.visibility, latest)
+
+    def delete_model_with_versions(self, *, owner: str, name: str) -> bool:
+        """Delete every version of a model, then the model (Replicate refuses it otherwise)."""
+        try:
+            model = self._call(lambda: self._client.models.get(f"{owner}/{name}"))
+            for version in self._call(lambda: list(model.versions.list())):
+                self._call(partial(model.versions.delete, version.id))
+        except ReplicateRejected as error:
+            if error.status == 404:
+                return False
+            raise
+        return self.delete_model(owner=owner, name=name)
 
     def delete_model(self, *, owner: str, name: str) -> bool:
         """Delete a model without versions; False when it was already gone."""

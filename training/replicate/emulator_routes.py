@@ -23,6 +23,7 @@ from training.replicate.emulator_store import (
     job_json,
     model_json,
     new_id,
+    version_json,
 )
 
 VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -42,6 +43,8 @@ class ApiEndpoints:
             route("POST", "/v1/models", self.create_model),
             route("GET", "/v1/models/{owner}/{name}", self.get_model),
             route("DELETE", "/v1/models/{owner}/{name}", self.delete_model),
+            route("GET", "/v1/models/{owner}/{name}/versions", self.list_versions),
+            route("DELETE", "/v1/models/{owner}/{name}/versions/{id}", self.delete_version),
             route(
                 "POST",
                 "/v1/models/{owner}/{name}/versions/{version}/trainings",
@@ -88,6 +91,21 @@ class ApiEndpoints:
                 )
             del self.state.models[f"{model.owner}/{model.name}"]
         return Reply(204, b"")
+
+    def list_versions(self, request: Request) -> Reply:
+        with self.state.lock:
+            model = self._model(request)
+            results = [version_json(vid, created) for vid, created in reversed(model.versions)]
+        return Reply(200, {"next": None, "previous": None, "results": results})
+
+    def delete_version(self, request: Request) -> Reply:
+        with self.state.lock:
+            model = self._model(request)
+            kept = [item for item in model.versions if item[0] != request.params["id"]]
+            if len(kept) == len(model.versions):
+                raise Problem(404, "Not found", "No such version.")
+            model.versions = kept
+        return Reply(202, b"")
 
     def create_training(self, request: Request) -> Reply:
         trainer = f"{request.params['owner']}/{request.params['name']}"

@@ -1,4 +1,5 @@
-"""Start everything the app needs on one machine, together: the web server and the task worker.
+"""Start everything the app needs on one machine, together: the web server, the task worker,
+and (without a REPLICATE_API_TOKEN) the Replicate emulator.
 
 `make run` calls this so that a newcomer has one command and one Ctrl-C. Each part is a child
 process; when any of them stops, or on Ctrl-C, the others are stopped too, so nothing is left
@@ -7,12 +8,14 @@ running in the background.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -29,8 +32,22 @@ class Command(BaseCommand):
             "web": [sys.executable, "manage.py", "runserver", address],
             "worker": [sys.executable, "manage.py", "run_worker"],
         }
+        if settings.REPLICATE_USES_EMULATOR:
+            port = str(settings.REPLICATE_EMULATOR_PORT)
+            commands["emulator"] = [
+                sys.executable,
+                "manage.py",
+                "replicate_emulator",
+                "--port",
+                port,
+            ]
+        # Webhooks must reach this server, whatever port it was given.
+        environment = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or f"http://{address}"}
         self.print_banner(address)
-        children = {name: subprocess.Popen(argv) for name, argv in commands.items()}  # noqa: S603
+        children = {
+            name: subprocess.Popen(argv, env=environment)  # noqa: S603
+            for name, argv in commands.items()
+        }
         try:
             while all(child.poll() is None for child in children.values()):
                 time.sleep(0.5)
@@ -45,6 +62,12 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nHeadshots is starting at http://{address}/\n")
             + "Sign in: open the URL, choose 'Entrar', type any e-mail address; the e-mail with\n"
             "your sign-in code is printed below in this console. Ctrl-C stops everything.\n"
+            + (
+                "No REPLICATE_API_TOKEN: trainings and headshots come from the built-in Replicate\n"
+                f"emulator at {settings.REPLICATE_BASE_URL} (emulated images, no cost).\n"
+                if settings.REPLICATE_USES_EMULATOR
+                else f"Replicate: {settings.REPLICATE_BASE_URL} (real trainings, real cost).\n"
+            )
         )
 
 

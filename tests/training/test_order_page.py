@@ -1,0 +1,174 @@
+"""The order page: live status, the gallery, downloads, cancel and delete; only for the owner."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.credits import credit_balance, credits_spend_for_order
+from accounts.models import User
+from tests.training.ordering import emulator_state, place_order, reaches
+from training.models import HeadshotModel, Status
+
+
+@pytest.fixture
+def ready_order(replicate: Any, dora: User, tmp_path: Path, settings: Any) -> HeadshotModel:
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.READY, Status.FAILED)
+    assert order.status == Status.READY, order.error_detail
+    return order
+
+
+def order_url(order: HeadshotModel, name: str = "order_detail", **kwargs: Any) -> str:
+    return reverse(f"training:{name}", kwargs={"order_uuid": order.uuid, **kwargs})
+
+
+def test_it_shows_the_gallery_and_serves_each_image(
+    client: Client, ready_order: HeadshotModel, dora: User
+) -> None:
+    client.force_login(dora)
+
+    page = client.get(order_url(ready_order)).content.decode()
+
+    headshots = list(ready_order.headshots.all())
+    assert page.count('class="gallery"') == 1
+    assert "hx-trigger" not in page  # final: the page stops polling
+    for headshot in headshots:
+        preview = client.get(
+            order_url(ready_order, "headshot_file", headshot_id=headshot.pk, variant="preview")
+        )
+        assert preview.status_code == 200
+        assert preview["Content-Type"] == "image/webp"
+    image = client.get(
+        order_url(ready_order, "headshot_file", headshot_id=headshots[0].pk, variant="image"),
+        {"download": "1"},
+    )
+    assert image["Content-Disposition"].startswith("attachment")
+    assert image.getvalue() == default_storage.open(str(headshots[0].image.name)).read()
+
+
+def test_it_downloads_every_headshot_in_one_zip(
+    client: Client, ready_order: HeadshotModel, dora: User
+) -> None:
+    client.force_login(dora)
+
+    response = client.get(order_url(ready_order, "order_download"))
+
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.getvalue()))
+    assert len(archive.namelist()) == ready_order.headshots.count() == 4
+    assert archive.testzip() is None
+
+
+def test_it_shows_nothing_of_it_to_anyone_else(
+    client: Client, ready_order: HeadshotModel, charlie: User
+) -> None:
+    headshot = ready_order.headshots.first()
+    assert headshot is not None
+    client.force_login(charlie)
+
+    for url in [
+        order_url(ready_order),
+        order_url(ready_order, "order_status"),
+        order_url(ready_order, "order_download"),
+        order_url(ready_order, "headshot_file", headshot_id=headshot.pk, variant="image"),
+    ]:
+        assert client.get(url).status_code == 404, url
+    for url in [order_url(ready_order, "order_cancel"), order_url(ready_order, "order_delete")]:
+        assert client.post(url).status_code == 404, url
+    assert HeadshotModel.objects.filter(pk=ready_order.pk, deleted_at__isnull=True).exists()
+
+
+def test_it_deletes_the_order_its_files_and_its_model_on_replicate(
+    client: Client, ready_order: HeadshotModel, dora: User, replicate: Any
+) -> None:
+    files = [str(h.image.name) for h in ready_order.headshots.all()]
+    model_key = ready_order.replicate_model_id
+    assert model_key in emulator_state(replicate)["models"]
+    client.force_login(dora)
+
+    response = client.post(order_url(ready_order, "order_delete"))
+
+    assert response.status_code == 302
+    assert not HeadshotModel.objects.filter(pk=ready_order.pk).exists()
+    assert not any(default_storage.exists(name) for name in files)
+    assert model_key not in emulator_state(replicate)["models"]
+    assert client.get(order_url(ready_order)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_polls_while_training_and_shows_the_progress(
+    client: Client, alice: User, settings: Any
+) -> None:
+    order = HeadshotModel.objects.create(
+        user=alice, name="P", package="professional", subject_type="man", status=Status.TRAINING,
+        replicate_training_id="t-1",
+    )  # fmt: skip
+    from django.core.cache import cache
+
+    cache.set(f"training-progress:{order.uuid}", 42, 10)
+    client.force_login(alice)
+
+    partial = client.get(order_url(order, "order_status")).content.decode()
+
+    assert 'hx-trigger="every 3s"' in partial
+    assert 'value="42"' in partial
+    assert "42 %" in partial
+
+
+@pytest.mark.django_db
+def test_it_cancels_an_order_in_progress_and_refunds(
+    client: Client, alice: User, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.TRAINING_CREDIT_COST = 1
+    order = HeadshotModel.objects.create(
+        user=alice, name="P", package="professional", subject_type="man", status=Status.QUEUED
+    )
+    from accounts.credits import credits_grant
+
+    credits_grant(user=alice, amount=1, reason="t")
+    credits_spend_for_order(user=alice, cost=1, order_uuid=order.uuid)
+    client.force_login(alice)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(order_url(order, "order_cancel"))
+        again = client.post(order_url(order, "order_cancel"), follow=True)
+
+    assert HeadshotModel.objects.get(pk=order.pk).status == Status.CANCELED
+    assert credit_balance(alice) == 1
+    assert len(callbacks) == 1  # the remote clean-up, once
+    assert "ya ha terminado" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_lists_orders_with_a_fixed_number_of_queries(client: Client, alice: User) -> None:
+    client.force_login(alice)
+
+    def queries_for(count: int) -> int:
+        for index in range(count):
+            HeadshotModel.objects.create(
+                user=alice, name=f"O{index}", package="professional", subject_type="man"
+            )
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("training:order_list")).status_code == 200
+        return len(captured)
+
+    assert queries_for(1) == queries_for(10)
+
+
+def test_it_sends_an_anonymous_visitor_to_sign_in(
+    ready_order: HeadshotModel, live_server: Any
+) -> None:
+    response = httpx.get(f"{live_server.url}{order_url(ready_order, 'order_download')}")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/accounts/login/code/")
