@@ -115,7 +115,7 @@ def apply_prediction_update(
     found = prediction.pk if prediction else None
     # Lock the row: a `processing` and a `succeeded` arriving together must not race.
     locked = Prediction.objects.select_for_update(of=("self",)).select_related("order")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         prediction = (
             locked.filter(pk=found).first()
             if found
@@ -253,7 +253,7 @@ def finish_if_complete(order: HeadshotModel) -> list[FollowUp]:
     if len(done) < expected:
         return []
     prediction_seconds = order.predictions.aggregate(total=Sum("predict_time"))["total"] or 0.0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         total_seconds = (order.predict_time or 0.0) + prediction_seconds
         if not order.move_to(
             Status.READY, cost=round(total_seconds * settings.REPLICATE_PRICE_PER_SECOND, 4)

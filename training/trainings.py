@@ -209,7 +209,7 @@ def apply_training_update(
     order = order or order_for_training(info)
     if order is None:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # Lock the row: news about one training arriving together is applied one at a time.
         order = HeadshotModel.objects.select_for_update().select_related("user").get(pk=order.pk)
         if order.status == Status.QUEUED:
@@ -276,7 +276,7 @@ def order_fail(
     order: HeadshotModel, *, stage: Stage, error: str, detail: str = ""
 ) -> list[FollowUp]:
     """Fail the order once, refund its credit, and ask for the rest of the rollback."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if not order.fail(stage=stage, error=error, detail=detail):
             return []
         credits_refund_order(user=order.user, order_uuid=order.uuid, reason=f"{stage} failed")

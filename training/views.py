@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -9,12 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Prefetch
 from django.http import (
     FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseForbidden,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -28,6 +29,7 @@ from accounts.models import User
 from training import trainings
 from training.archives import stream_zip
 from training.forms import OrderForm
+from training.links import file_link, link_is_valid
 from training.models import Headshot, HeadshotModel
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
@@ -122,9 +124,18 @@ def order_list(request: SignedInRequest) -> HttpResponse:
     orders = (
         HeadshotModel.objects.filter(user=request.user, deleted_at__isnull=True)
         .order_by("-created_at")
-        .prefetch_related(Prefetch("headshots", to_attr="all_headshots"))
+        .prefetch_related("headshots")
     )
-    return render(request, "training/order_list.html", {"orders": orders})
+    rows = [(order, thumbnail_link(order)) for order in orders]
+    return render(request, "training/order_list.html", {"rows": rows})
+
+
+def thumbnail_link(order: HeadshotModel) -> str:
+    """A signed link to the order's first preview, or "" (uses the prefetched headshots)."""
+    first = next(iter(order.headshots.all()), None)
+    if first is None:
+        return ""
+    return file_link(order_uuid=order.uuid, headshot_id=first.pk, variant="preview")
 
 
 @login_required
@@ -148,8 +159,27 @@ def order_context(order: HeadshotModel) -> dict[str, object]:
         "order": order,
         "package_title": package_title(order.package),
         "progress": trainings.training_progress(order),
-        "headshots": list(order.headshots.select_related("prediction")),
+        "gallery": [gallery_item(order, headshot) for headshot in order.headshots.all()],
     }
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    """One headshot with fresh signed links for the template."""
+
+    headshot: Headshot
+    preview_url: str
+    image_url: str
+    download_url: str
+
+
+def gallery_item(order: HeadshotModel, headshot: Headshot) -> GalleryItem:
+    def link(variant: str, *, download: bool = False) -> str:
+        return file_link(
+            order_uuid=order.uuid, headshot_id=headshot.pk, variant=variant, download=download
+        )
+
+    return GalleryItem(headshot, link("preview"), link("image"), link("image", download=True))
 
 
 @login_required
@@ -162,6 +192,8 @@ def headshot_file(
     headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
     if variant not in ("preview", "image"):
         raise Http404
+    if not link_is_valid(request.GET.get("t", ""), headshot_id=headshot.pk, variant=variant):
+        return HttpResponseForbidden(_("This link has expired. Reload the page to get a new one."))
     stored = headshot.preview if variant == "preview" else headshot.image
     download = request.GET.get("download") == "1"
     return private_file_response(str(stored.name), headshot.download_name, download=download)

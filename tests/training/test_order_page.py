@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from django.urls import reverse
 from accounts.credits import credit_balance, credits_spend_for_order
 from accounts.models import User
 from tests.training.ordering import emulator_state, place_order, reaches
+from training.links import file_link
 from training.models import HeadshotModel, Status
 
 
@@ -43,14 +45,15 @@ def test_it_shows_the_gallery_and_serves_each_image(
     assert page.count('class="gallery"') == 1
     assert "hx-trigger" not in page  # final: the page stops polling
     for headshot in headshots:
-        preview = client.get(
-            order_url(ready_order, "headshot_file", headshot_id=headshot.pk, variant="preview")
-        )
+        url = file_link(order_uuid=ready_order.uuid, headshot_id=headshot.pk, variant="preview")
+        assert url.split("?t=")[0] in page
+        preview = client.get(url)
         assert preview.status_code == 200
         assert preview["Content-Type"] == "image/webp"
     image = client.get(
-        order_url(ready_order, "headshot_file", headshot_id=headshots[0].pk, variant="image"),
-        {"download": "1"},
+        file_link(
+            order_uuid=ready_order.uuid, headshot_id=headshots[0].pk, variant="image", download=True
+        )
     )
     assert image["Content-Disposition"].startswith("attachment")
     assert image.getvalue() == default_storage.open(str(headshots[0].image.name)).read()
@@ -80,7 +83,7 @@ def test_it_shows_nothing_of_it_to_anyone_else(
         order_url(ready_order),
         order_url(ready_order, "order_status"),
         order_url(ready_order, "order_download"),
-        order_url(ready_order, "headshot_file", headshot_id=headshot.pk, variant="image"),
+        file_link(order_uuid=ready_order.uuid, headshot_id=headshot.pk, variant="image"),
     ]:
         assert client.get(url).status_code == 404, url
     for url in [order_url(ready_order, "order_cancel"), order_url(ready_order, "order_delete")]:
@@ -172,3 +175,24 @@ def test_it_sends_an_anonymous_visitor_to_sign_in(
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/accounts/login/code/")
+
+
+def test_it_refuses_expired_tampered_or_reused_links_and_never_serves_media_raw(
+    client: Client, ready_order: HeadshotModel, dora: User, settings: Any
+) -> None:
+    first, second = list(ready_order.headshots.all())[:2]
+    client.force_login(dora)
+    link = file_link(order_uuid=ready_order.uuid, headshot_id=first.pk, variant="image")
+    other_file = link.replace(f"/headshots/{first.pk}/", f"/headshots/{second.pk}/")
+    preview_instead = link.replace("/image/", "/preview/")
+
+    assert client.get(link).status_code == 200
+    assert client.get(link[:-3] + "abc").status_code == 403
+    assert client.get(other_file).status_code == 403
+    assert client.get(preview_instead).status_code == 403
+    assert client.get(f"/media/{first.image.name}").status_code == 404
+    settings.IMAGE_URL_TTL_SECONDS = 1
+    time.sleep(2)
+    expired = client.get(link)
+    assert expired.status_code == 403
+    assert "ha caducado" in expired.content.decode()
