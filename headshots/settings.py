@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "headshots.urls"
@@ -114,6 +115,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 REDIS_URL = read_optional("REDIS_URL")
 _cache_url = read_optional("CACHE_URL") or REDIS_URL or "locmemcache://"
 CACHES = {"default": read_cache("CACHE_URL", _cache_url)}
+
+# --- Rate limits (django-ratelimit, on the shared cache) and quotas ------------------------
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "headshots.views.rate_limited"
+RATE_LIMIT_ORDERS = read_str("RATE_LIMIT_ORDERS", "5/h")
+RATE_LIMIT_ORDERS_PER_IP = read_str("RATE_LIMIT_ORDERS_PER_IP", "20/h")
+RATE_LIMIT_DOWNLOADS = read_str("RATE_LIMIT_DOWNLOADS", "60/h")
+RATE_LIMIT_CHANGES = read_str("RATE_LIMIT_CHANGES", "30/h")
+TRAINING_COOLDOWN_MINUTES = read_int("TRAINING_COOLDOWN_MINUTES", 10)
+MAX_ACTIVE_ORDERS_PER_USER = read_int("MAX_ACTIVE_ORDERS_PER_USER", 2, minimum=1)
+STORAGE_QUOTA_MB = read_int("STORAGE_QUOTA_MB", 500, minimum=1)
 
 # --- Background work (django.tasks) -------------------------------------------------------
 TASKS_BACKEND = read_choice("TASKS_BACKEND", "database", ("database", "rq", "immediate"))

@@ -28,6 +28,7 @@ from training import dataset
 from training.followups import FollowUp, Next
 from training.models import HeadshotModel, Stage, Status, TrainingEvent
 from training.packages import Package
+from training.quotas import QuotaExceeded, check_quotas
 from training.replicate.client import ReplicateGateway, client_from_settings
 from training.trainings import cancel_remote_jobs, order_cancel, try_quietly
 
@@ -61,14 +62,20 @@ def order_create(
 ) -> CreatedOrder:
     """Check and zip the photos, then write the queued order and spend its credit, or refuse."""
     cost = settings.TRAINING_CREDIT_COST
-    if (balance := credit_balance(user)) < cost:  # cheap early answer; re-checked under lock
+    if (balance := credit_balance(user)) < cost:  # cheap early answers; re-checked under lock
         raise not_enough_credits(balance, cost)
+    try:
+        check_quotas(user=user)
+    except QuotaExceeded as refusal:
+        raise OrderRefused([(None, str(refusal))]) from None
     started = time.monotonic()
     order_uuid = uuid.uuid4()
     zip_name = f"training-sets/{order_uuid}.zip"
     stored = store_training_set(photos, zip_name)
     try:
         with transaction.atomic():
+            User.objects.select_for_update().filter(pk=user.pk).first()  # one order at a time
+            check_quotas(user=user, new_bytes=stored.zip_size)
             credits_spend_for_order(user=user, cost=cost, order_uuid=order_uuid)
             order = HeadshotModel.objects.create(
                 uuid=order_uuid,
@@ -86,6 +93,9 @@ def order_create(
     except NotEnoughCredits as refusal:
         default_storage.delete(stored.zip_name)
         raise not_enough_credits(refusal.balance, refusal.cost) from None
+    except QuotaExceeded as refusal:
+        default_storage.delete(stored.zip_name)
+        raise OrderRefused([(None, str(refusal))]) from None
     except BaseException:
         default_storage.delete(stored.zip_name)
         raise

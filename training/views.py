@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.credits import credit_balance
 from accounts.models import User
+from headshots.ratelimits import rate_limit
 from training import trainings
 from training.archives import stream_zip
 from training.forms import OrderForm
@@ -59,6 +60,7 @@ def studio(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit(per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP")
 def order_new(request: SignedInRequest) -> HttpResponse:
     """The order form; on success, the new order's page."""
     package = orderable_package(request.GET.get("package"))
@@ -218,6 +220,7 @@ def private_file_response(name: str, filename: str, *, download: bool) -> HttpRe
 
 @login_required
 @require_GET
+@rate_limit(per_user="RATE_LIMIT_DOWNLOADS", method="GET")
 def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBase:
     """Every headshot of the order in one ZIP, streamed as it is written."""
     order = get_order_for_user(request, order_uuid)
@@ -236,6 +239,7 @@ def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBa
 
 @login_required
 @require_POST
+@rate_limit(per_user="RATE_LIMIT_CHANGES")
 def order_cancel(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     """Stop an order in progress; its credit comes back."""
     order = get_order_for_user(request, order_uuid)
@@ -250,6 +254,7 @@ def order_cancel(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit(per_user="RATE_LIMIT_CHANGES")
 def order_delete(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     """Delete an order with its photos, headshots and trained model."""
     order = get_order_for_user(request, order_uuid)

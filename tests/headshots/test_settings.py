@@ -65,3 +65,12 @@ def test_it_starts_with_nothing_set_at_all() -> None:
     result = run_manage("check", env={})
 
     assert result.returncode == 0, result.stderr
+
+
+def test_it_refuses_a_per_process_cache_in_production() -> None:
+    env = {**PRODUCTION, "REDIS_URL": "", "CACHE_URL": ""}
+
+    result = run_manage("check", "--deploy", env=env)
+
+    assert result.returncode != 0
+    assert "headshots.E001" in result.stderr

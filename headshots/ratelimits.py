@@ -1,0 +1,47 @@
+"""Rate limits on costly views: django-ratelimit per person and per IP, on the shared cache.
+
+The limits are named settings, read at each request, and a refusal remembers which window it
+hit so that the 429 page can say when to try again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django_ratelimit.core import is_ratelimited
+from django_ratelimit.exceptions import Ratelimited
+
+View = Callable[..., HttpResponseBase]
+
+
+def rate_limit(
+    *, per_user: str, per_ip: str | None = None, method: str = "POST"
+) -> Callable[[View], View]:
+    """Limit a view by the settings named `per_user` (the person) and `per_ip` (the address)."""
+
+    def decorator(view: View) -> View:
+        group = f"{view.__module__}.{view.__qualname__}"
+
+        @wraps(view)
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            for key, setting in (("user_or_ip", per_user), ("ip", per_ip)):
+                rate = getattr(settings, setting) if setting else None
+                if rate and is_ratelimited(
+                    request,
+                    group=f"{group}:{key}",
+                    key=key,
+                    rate=rate,
+                    method=method,
+                    increment=True,
+                ):
+                    request.rate_limit_period = rate.split("/", 1)[1]  # type: ignore[attr-defined]
+                    raise Ratelimited
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorator
