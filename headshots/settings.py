@@ -341,11 +341,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Monitoring ---------------------------------------------------------------------------
+# `/metrics` (Prometheus) answers only with `Authorization: Bearer METRICS_TOKEN`; off when unset.
+METRICS_TOKEN = read_optional("METRICS_TOKEN")
+
 # --- Logging ------------------------------------------------------------------------------
+# JSON lines in production (one object per line, with order, stage, duration), text locally.
+LOG_FORMAT = read_choice("LOG_FORMAT", "text" if DEBUG else "json", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "headshots.logs.RedactSecrets"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "headshots.logs.JsonLines"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": read_str("LOG_LEVEL", "INFO").upper()},
 }

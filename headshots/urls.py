@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from accounts import views as accounts_views
 from headshots import views
+from training import dashboard
 from training.webhooks import replicate_webhook
 
 admin.site.site_header = "Headshots"
@@ -17,5 +18,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("studio/", include("training.urls")),
     path("webhooks/replicate/", replicate_webhook, name="replicate_webhook"),
+    path("admin/dashboard/", dashboard.dashboard, name="staff_dashboard"),
+    path("metrics", dashboard.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]

@@ -3,8 +3,9 @@
 The server-side truth, whatever the browser did: every upload is sniffed from its bytes, scanned
 for malware before any decoder sees it (when clamd is configured), decoded with bomb limits,
 turned upright, stripped of every piece of metadata (GPS above all), converted to sRGB, shrunk to
-the training size and re-encoded as JPEG. The quality checks of `quality.py` then refuse photos
-without exactly one face and near-duplicates, and warn about small faces and blur.
+the training size (that pixel work is `photos.py`'s) and re-encoded as JPEG. The quality checks
+of `quality.py` then refuse photos without exactly one face and near-duplicates, and warn about
+small faces and blur.
 
     with prepare_photo_set(files) as photo_set:       # raises PhotoSetRefused
         size = write_training_zip(photo_set, storage=default_storage, name="training-sets/x.zip")
@@ -31,22 +32,21 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import cv2
-import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageCms, ImageFile, ImageOps
+from PIL import Image, ImageFile
 from pillow_heif import register_heif_opener
 
-from training import quality, scanning
+from training import photos, quality, scanning
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -66,6 +66,9 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 # A truncated photo must be refused, not half-grey: never let Pillow fill in missing data.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Photos are cleaned PHOTO_WORKERS at a time, which already keeps the cores busy: OpenCV's own
+# threads (face detection, resize) on top of that only contend for them (process-wide too).
+cv2.setNumThreads(max(1, (os.process_cpu_count() or 1) // settings.PHOTO_WORKERS))
 
 JPEG_QUALITY = 90
 # What decoding untrusted bytes may raise, besides our own refusals (pillow-heif raises
@@ -243,7 +246,7 @@ def _decode(stream: IO[bytes], name: str) -> Image.Image:
     try:
         with Image.open(stream, formats=[kind]) as opened:
             _check_dimensions(opened, name)
-            return _normalised(opened)
+            return photos.normalised(opened, settings.TRAINING_IMAGE_SIDE)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise PhotoRefused(
             _refusal(name, TOO_MANY_PIXELS, megapixels=MAX_PIXELS // 10**6)
@@ -260,64 +263,6 @@ def _check_dimensions(opened: Image.Image, name: str) -> None:
         raise PhotoRefused(_refusal(name, TOO_MANY_PIXELS, megapixels=MAX_PIXELS // 10**6))
     if min(width, height) < settings.PHOTO_MIN_SIDE:
         raise PhotoRefused(_refusal(name, TOO_SMALL, side=settings.PHOTO_MIN_SIDE))
-
-
-def _normalised(opened: ImageFile.ImageFile) -> Image.Image:
-    """Upright, sRGB, RGB, at most the training size, and with no metadata left at all."""
-    side = settings.TRAINING_IMAGE_SIDE
-    if opened.format == "JPEG":
-        # Shrink-on-load: the JPEG decoder skips detail at 1/2, 1/4 or 1/8 scale while staying
-        # at least as large as asked, so a 12 MP photo is decoded at 3 MP.
-        opened.draft("RGB", _fit(opened.size, side))
-    icc_profile = opened.info.get("icc_profile")
-    image = ImageOps.exif_transpose(opened)
-    image = _to_srgb(image, icc_profile)
-    image = _shrunk(image, side)
-    # EXIF (GPS), XMP, comments, ICC: the encoder writes some of these from `info` by itself.
-    image.info = {}
-    return image
-
-
-def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
-    """The size after shrinking the long side to `side`, never enlarging."""
-    scale = min(1.0, side / max(size))
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
-
-
-def _shrunk(image: Image.Image, side: int) -> Image.Image:
-    """The real resize, never enlarging, by OpenCV's area averaging.
-
-    After shrink-on-load the factor left is under 2; area averaging is an exact box filter for
-    it, and OpenCV runs it several times faster than Pillow's resamplers (bicubic took a third
-    of the time of a photo in bench/dataset.py) and without the GIL.
-    """
-    size = _fit(image.size, side)
-    if size == image.size:
-        return image
-    return Image.fromarray(cv2.resize(np.asarray(image), size, interpolation=cv2.INTER_AREA))
-
-
-@cache
-def _srgb() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
-    """RGB pixels meant as sRGB: transparency flattened on white, the ICC profile applied."""
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, "white")
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    if icc_profile and image.mode in ("RGB", "CMYK", "L"):
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            logger.info("Ignored an unusable ICC profile")  # the pixels are still a photo
-        else:
-            if converted is not None:
-                return converted
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _judge(measured: quality.PhotoQuality, name: str) -> list[StrPromise]:

@@ -259,7 +259,7 @@ def finish_if_complete(order: HeadshotModel) -> list[FollowUp]:
             Status.READY, cost=round(total_seconds * settings.REPLICATE_PRICE_PER_SECOND, 4)
         ):
             return []
-        TrainingEvent.objects.create(
+        TrainingEvent.record(
             order=order,
             stage=Stage.COMPLETION,
             status=TrainingEvent.Outcome.SUCCESS,

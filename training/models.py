@@ -8,6 +8,7 @@ moves backwards.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any, ClassVar
 
@@ -16,6 +17,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger("training.events")
 
 
 class Status(models.TextChoices):
@@ -182,6 +185,27 @@ class TrainingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.stage} {self.status}"
+
+    @classmethod
+    def record(
+        cls, *, order: HeadshotModel, stage: str, status: str, **fields: Any
+    ) -> TrainingEvent:
+        """Write the event and log it with the order's uuid, stage and duration."""
+        event = cls.objects.create(order=order, stage=stage, status=status, **fields)
+        logger.info(
+            "order %s: stage %s %s in %.1f s",
+            order.uuid,
+            stage,
+            status,
+            event.duration,
+            extra={
+                "order": str(order.uuid),
+                "stage": stage,
+                "status": status,
+                "duration": event.duration,
+            },
+        )
+        return event
 
 
 class Prediction(models.Model):

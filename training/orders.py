@@ -143,7 +143,7 @@ def record_upload_event(
     order: HeadshotModel, stored: StoredTrainingSet, *, duration: float
 ) -> None:
     """The spec's TrainingLog line for the upload stage."""
-    TrainingEvent.objects.create(
+    TrainingEvent.record(
         order=order,
         stage=Stage.UPLOAD,
         status=TrainingEvent.Outcome.SUCCESS,

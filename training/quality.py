@@ -8,8 +8,9 @@ photos (skimage's astronaut) against Gaussian-blurred, shrunken and duplicated v
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
+import contextlib
+import queue
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -55,53 +56,71 @@ class PhotoQuality:
 
 
 def assess(image: Image.Image) -> PhotoQuality:
-    """Measure faces, sharpness and fingerprint of an RGB image, on one grayscale copy."""
-    gray = image.convert("L")
-    faces, face_fraction = _faces(gray)
+    """Measure faces, sharpness and fingerprint of an image, on one grayscale copy.
+
+    Each measure works on the smallest copy it needs, each made from the one before: the
+    sharpness copy from the photo, the detection copy from the sharpness copy, and the
+    fingerprint's 9x8 thumbnail from the detection copy.
+    """
+    gray = image if image.mode == "L" else image.convert("L")
+    for_sharpness = _shrunk(gray, SHARPNESS_SIDE)
+    for_faces = _shrunk(for_sharpness, DETECTION_SIDE)
+    faces, face_fraction = _faces(np.asarray(for_faces, dtype=np.uint8))
     return PhotoQuality(
         faces=faces,
         face_fraction=face_fraction,
-        sharpness=_sharpness(gray),
-        fingerprint=fingerprint(gray),
+        sharpness=_sharpness(np.asarray(for_sharpness, dtype=np.uint8)),
+        fingerprint=fingerprint(for_faces),
     )
 
 
-_per_thread = threading.local()
+# Loaded classifiers not in use at the moment. One classifier must not be shared by threads: its
+# detectMultiScale keeps per-call state in the object and fails with an assertion when two
+# photos are checked at the same time. Lending them out from this queue keeps that rule while
+# loading each one once per process (15 ms of XML), not once per thread of every photo set.
+_idle_cascades: queue.SimpleQueue[cv2.CascadeClassifier] = queue.SimpleQueue()
 
 
-def _cascade() -> cv2.CascadeClassifier:
-    """The frontal-face cascade, loaded once per thread.
+@contextlib.contextmanager
+def _cascade() -> Iterator[cv2.CascadeClassifier]:
+    """The frontal-face cascade, for this thread alone until the `with` block ends."""
+    try:
+        cascade = _idle_cascades.get_nowait()
+    except queue.Empty:
+        cascade = _load_cascade()
+    try:
+        yield cascade
+    finally:
+        _idle_cascades.put(cascade)
 
-    One classifier must not be shared by threads: its detectMultiScale keeps per-call state in
-    the object and fails with an assertion when two photos are checked at the same time.
-    """
-    cascade: cv2.CascadeClassifier | None = getattr(_per_thread, "cascade", None)
-    if cascade is None:
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
-        cascade = cv2.CascadeClassifier(path)
-        if cascade.empty():
-            raise RuntimeError(f"OpenCV could not load its face cascade from {path}")
-        _per_thread.cascade = cascade
+
+def _load_cascade() -> cv2.CascadeClassifier:
+    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
+    cascade = cv2.CascadeClassifier(path)
+    if cascade.empty():
+        raise RuntimeError(f"OpenCV could not load its face cascade from {path}")
     return cascade
 
 
-def _shrunk(gray: Image.Image, side: int) -> np.ndarray:
-    """A copy whose long side is at most `side`, as a uint8 array."""
+def _shrunk(gray: Image.Image, side: int) -> Image.Image:
+    """A copy whose long side is at most `side` (the image itself when it is that small)."""
+    if max(gray.size) <= side:
+        return gray
     copy = gray.copy()
     copy.thumbnail((side, side), Image.Resampling.BILINEAR)
-    return np.asarray(copy, dtype=np.uint8)
+    return copy
 
 
-def _faces(gray: Image.Image) -> tuple[int, float]:
+def _faces(small: np.ndarray) -> tuple[int, float]:
     """Count the people facing the camera; return that and the largest face's relative width."""
-    small = _shrunk(gray, DETECTION_SIDE)
     shorter = min(small.shape)
     # Faces under 1/16 of the shorter side are too small to train on: not looking for them is
     # also what keeps the detection fast.
     min_side = max(20, shorter // 16)
-    found = _cascade().detectMultiScale(
-        small, scaleFactor=1.15, minNeighbors=8, minSize=(min_side, min_side)
-    )
+    with _cascade() as cascade:
+        found = cascade.detectMultiScale(
+            small, scaleFactor=1.15, minNeighbors=8, minSize=(min_side, min_side)
+        )
     widths = sorted((int(w) for (_x, _y, w, _h) in found), reverse=True)
     if not widths:
         return 0, 0.0
@@ -109,15 +128,15 @@ def _faces(gray: Image.Image) -> tuple[int, float]:
     return len(people), widths[0] / shorter
 
 
-def _sharpness(gray: Image.Image) -> float:
+def _sharpness(small: np.ndarray) -> float:
     """Variance of the Laplacian: edges make it large, blur flattens it."""
-    small = _shrunk(gray, SHARPNESS_SIDE)
     return float(cv2.Laplacian(small, cv2.CV_64F).var())
 
 
 def fingerprint(image: Image.Image) -> int:
     """Difference hash: one bit per neighbouring pixel pair of a 9x8 grayscale thumbnail."""
-    thumb = image.convert("L").resize((9, 8), Image.Resampling.BILINEAR)
+    gray = image if image.mode == "L" else image.convert("L")
+    thumb = gray.resize((9, 8), Image.Resampling.BILINEAR)
     pixels = np.asarray(thumb, dtype=np.int16)
     bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
     return int(np.packbits(bits).view(">u8")[0])

@@ -242,7 +242,7 @@ def training_succeeded(order: HeadshotModel, info: TrainingInfo) -> list[FollowU
     )
     if not moved:
         return []
-    TrainingEvent.objects.create(
+    TrainingEvent.record(
         order=order,
         stage=Stage.TRAINING,
         status=TrainingEvent.Outcome.SUCCESS,
@@ -280,7 +280,7 @@ def order_fail(
         if not order.fail(stage=stage, error=error, detail=detail):
             return []
         credits_refund_order(user=order.user, order_uuid=order.uuid, reason=f"{stage} failed")
-        TrainingEvent.objects.create(
+        TrainingEvent.record(
             order=order,
             stage=stage,
             status=TrainingEvent.Outcome.FAILURE,

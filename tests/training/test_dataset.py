@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import cv2
+import numpy as np
 import pytest
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
-from PIL import ExifTags, Image, ImageCms
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from tests.training.conftest import (
     encode,
@@ -28,6 +30,7 @@ from training.dataset import (
     prepare_photo_set,
     write_training_zip,
 )
+from training.photos import fit, normalised
 
 ZIP_NAME = "training-sets/0b4f4c5e.zip"
 
@@ -133,6 +136,44 @@ def test_it_turns_photos_upright_from_their_exif_orientation(
     expected = upright.convert("L").resize((35, 51))
     difference = sum(abs(a - b) for a, b in zip(pixels.tobytes(), expected.tobytes(), strict=True))
     assert difference / (35 * 51) < 8
+
+
+def asymmetric_image(width: int, height: int) -> Image.Image:
+    """Gradients one way, a bright corner, and grain: every turn and mirror of it differs."""
+    rng = np.random.default_rng(8)
+    x, y = np.meshgrid(np.linspace(0, 200, width), np.linspace(0, 120, height))
+    pixels = np.dstack([x, y, x * y / 200]) + rng.normal(0, 12, (height, width, 3))
+    pixels[: height // 4, : width // 5] = (250, 40, 90)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(
+    ("fmt", "stored", "side"), [("PNG", (90, 60), 48), ("JPEG", (320, 240), 100)]
+)
+def test_it_turns_the_shrunk_photo_exactly_as_exif_transpose_would(
+    orientation: int, fmt: str, stored: tuple[int, int], side: int
+) -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    data = encode(asymmetric_image(*stored), fmt, exif=exif)
+
+    with Image.open(io.BytesIO(data)) as opened:
+        cleaned = normalised(opened, side)
+    with Image.open(io.BytesIO(data)) as opened:  # the obvious way: upright first, then shrink
+        if fmt == "JPEG":
+            opened.draft("RGB", fit(opened.size, side))  # the same shrink-on-load
+        upright = ImageOps.exif_transpose(opened)
+        size = fit(upright.size, side)
+        expected = Image.fromarray(
+            cv2.resize(np.asarray(upright), size, interpolation=cv2.INTER_AREA)
+        )
+
+    assert max(upright.size) > side  # the photo really was shrunk
+    assert cleaned.size == size
+    difference = np.abs(np.asarray(cleaned, dtype=np.int16) - np.asarray(expected))
+    assert difference.max() <= 1  # the same pixels, give or take the rounding of the average
+    assert cleaned.info == {}
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
@@ -51,6 +52,17 @@ def test_it_sees_the_test_portraits_as_distinct_acceptable_photos() -> None:
     assert not any(m.small_face or m.blurred for m in measured)
     for first, second in combinations(measured, 2):
         assert quality.distance(first.fingerprint, second.fingerprint) >= 2 * 10
+
+
+def test_it_measures_the_same_when_photos_are_checked_at_the_same_time() -> None:
+    photos = [face_image(n) for n in range(len(VARIANTS))] + [two_people_image()]
+    one_by_one = [quality.assess(photo) for photo in photos]
+
+    # Each thread must borrow a classifier of its own: a shared one fails an assertion.
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(quality.assess, photos * 3))
+
+    assert together == one_by_one * 3
 
 
 def test_it_calibrates_the_blur_threshold_on_sharp_and_blurred_photos() -> None:

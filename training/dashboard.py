@@ -1,0 +1,39 @@
+"""Staff monitoring: the dashboard page (linked from the admin) and `/metrics` for Prometheus."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, window_figures
+
+
+@staff_member_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The figures of the last 7 and 30 days."""
+    context = {
+        "windows": [window_figures(days) for days in WINDOWS],
+        "temporary_bytes": temporary_storage_bytes(),
+        "price_per_second": settings.REPLICATE_PRICE_PER_SECOND,
+    }
+    return render(request, "training/dashboard.html", context)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, behind `Authorization: Bearer METRICS_TOKEN` (off when unset)."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    return HttpResponse(prometheus_text(), content_type="text/plain; version=0.0.4")

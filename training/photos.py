@@ -1,0 +1,108 @@
+"""The pixels of an accepted upload: upright, sRGB, RGB, training size, no metadata left.
+
+An adapter with no Django in it, like `quality.py`: `dataset.py` opens the upload with its
+limits and refusals, then hands the opened Pillow image here.
+
+The order of the steps is chosen for speed without changing the result:
+
+- shrink-on-load: a JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale that still covers
+  the training size (a 4000x3000 photo at 2000x1500 for 1536);
+- the EXIF orientation is read before anything else but applied last, to the shrunk copy:
+  turning and mirroring commute with the area average, and a 1536-pixel image turns in a
+  fraction of the time of the decoded one (tests/training/test_dataset.py compares all eight
+  orientations with `ImageOps.exif_transpose` followed by the resize);
+- no conversion or copy when the pixels are already RGB without a profile.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from functools import cache
+
+import cv2
+import numpy as np
+from PIL import ExifTags, Image, ImageCms, ImageFile
+
+logger = logging.getLogger(__name__)
+
+# What ImageOps.exif_transpose does for each EXIF orientation; 1 (or none, or junk) is upright.
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def normalised(opened: ImageFile.ImageFile, side: int) -> Image.Image:
+    """Upright, sRGB, RGB, with a long side of at most `side`, and with no metadata at all.
+
+    Decodes the opened image (decoding errors are the caller's to handle) and returns a new
+    image: the opened one is left to be closed.
+    """
+    if opened.format == "JPEG":
+        # `fit` gives the same long side whichever way the photo is stored.
+        opened.draft("RGB", fit(opened.size, side))
+    icc_profile = opened.info.get("icc_profile")
+    opened.load()
+    turn = _upright_turn(opened)
+    image = _shrunk(_to_srgb(opened, icc_profile), side)
+    if turn is not None:
+        image = image.transpose(turn)
+    elif image is opened:  # closing the file would empty it: keep a copy
+        image = opened.copy()
+    # EXIF (GPS), XMP, comments, ICC: the encoder writes some of these from `info` by itself.
+    image.info = {}
+    return image
+
+
+def fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The size after shrinking the long side to `side`, never enlarging."""
+    scale = min(1.0, side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _upright_turn(opened: Image.Image) -> Image.Transpose | None:
+    """The transposition that stands the loaded photo upright, read as exif_transpose does."""
+    return _TURNS.get(opened.getexif().get(ExifTags.Base.Orientation, 1))
+
+
+def _shrunk(image: Image.Image, side: int) -> Image.Image:
+    """The real resize, never enlarging, by OpenCV's area averaging.
+
+    After shrink-on-load the factor left is under 2; area averaging is an exact box filter for
+    it, and OpenCV runs it faster than Pillow's resamplers (bicubic took a third of the time
+    of a photo in bench/dataset.py; Pillow's box filter is cruder and not faster) and without
+    the GIL.
+    """
+    size = fit(image.size, side)
+    if size == image.size:
+        return image
+    return Image.fromarray(cv2.resize(np.asarray(image), size, interpolation=cv2.INTER_AREA))
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """RGB pixels meant as sRGB: transparency flattened on white, the ICC profile applied."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", rgba.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
+    if icc_profile and image.mode in ("RGB", "CMYK", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            logger.info("Ignored an unusable ICC profile")  # the pixels are still a photo
+        else:
+            if converted is not None:
+                return converted
+    return image if image.mode == "RGB" else image.convert("RGB")
