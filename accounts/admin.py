@@ -1,11 +1,34 @@
-"""The user model in the staff console."""
+"""The user model and the credit ledger in the staff console."""
 
-from django.contrib import admin
+from __future__ import annotations
+
+from typing import cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from accounts.credits import credits_grant
 from accounts.forms import UserCreateForm, UserEditForm
 from accounts.models import CreditMovement, User
+
+
+class GrantCreditsForm(forms.Form):
+    """What a grant needs besides the people: how many credits, and why (kept in the ledger)."""
+
+    amount = forms.IntegerField(label=_("Credits"), min_value=1, max_value=1000)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        help_text=_("Kept in the credit ledger, for example “apology for a failed order”."),
+    )
 
 
 @admin.register(User)
@@ -30,6 +53,47 @@ class UserAdmin(BaseUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ("grant_credits",)
+
+    @admin.action(description=_("Grant credits to the selected users"))
+    def grant_credits(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> TemplateResponse | None:
+        """Ask how many credits and why, then add one grant per person, by this staff member."""
+        form = GrantCreditsForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self.grant_credits_form(request, queryset, form)
+        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+        staff = cast(User, request.user)  # the admin site lets only signed-in staff this far
+        with transaction.atomic():  # everybody or nobody
+            for user in queryset:
+                credits_grant(user=user, amount=amount, reason=reason, granted_by=staff)
+        count = len(queryset)
+        credits = ngettext("%d credit", "%d credits", amount) % amount
+        message = ngettext(
+            "%(count)d user received %(credits)s.",
+            "%(count)d users received %(credits)s each.",
+            count,
+        )
+        self.message_user(request, message % {"count": count, "credits": credits}, messages.SUCCESS)
+        return None
+
+    def grant_credits_form(
+        self, request: HttpRequest, queryset: QuerySet[User], form: GrantCreditsForm
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Grant credits"),
+            "intro": _("Each of these people receives the credits, in one ledger line each:"),
+            "submit_label": _("Grant credits"),
+            "objects": queryset,
+            "form": form,
+            "action": "grant_credits",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "confirm_field": "apply",
+        }
+        return TemplateResponse(request, "admin/action_confirmation.html", context)
 
 
 @admin.register(CreditMovement)

@@ -171,6 +171,15 @@ if AWS_STORAGE_BUCKET_NAME:
             "addressing_style": read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual")),
         },
     }
+# Presigned image URLs point at the S3 endpoint: the Content-Security-Policy must allow it.
+_storage_origins: list[str] = []
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint = read_optional("AWS_S3_ENDPOINT_URL")
+    _storage_origins = (
+        [f"{urlsplit(_endpoint).scheme}://{urlsplit(_endpoint).netloc}"]
+        if _endpoint
+        else ["https://*.amazonaws.com"]
+    )
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -325,7 +334,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:", "blob:"],
+    "img-src": [CSP.SELF, "data:", "blob:", *_storage_origins],
     "connect-src": [CSP.SELF],
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -74,3 +74,15 @@ def test_it_refuses_a_per_process_cache_in_production() -> None:
 
     assert result.returncode != 0
     assert "headshots.E001" in result.stderr
+
+
+def test_it_lets_the_browser_load_presigned_images_from_the_s3_endpoint() -> None:
+    code = "from django.conf import settings; print(settings.SECURE_CSP['img-src'])"
+    env = {
+        "AWS_STORAGE_BUCKET_NAME": "photos",
+        "AWS_S3_ENDPOINT_URL": "https://minio.example.com:9000",
+    }
+
+    result = run_manage("shell", "-c", code, env=env)
+
+    assert "https://minio.example.com:9000" in result.stdout
