@@ -1,0 +1,91 @@
+"""The whole journey in a real browser with two people: Carol orders (a photo refused and replaced
+on the way), follows her order to the gallery through the emulator, downloads one headshot and
+then all of them; Bob, signed in too, can see none of it."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from accounts.models import User
+from tests.conftest import make_user
+from tests.e2e.conftest import signed_in_context
+from tests.training.conftest import face_jpeg
+from training.models import HeadshotModel, Status
+
+
+@pytest.fixture
+def carol(transactional_db: None) -> User:
+    return make_user("carol@example.com")
+
+
+@pytest.fixture
+def bob(transactional_db: None) -> User:
+    return make_user("bob@example.com")
+
+
+def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob(
+    browser: Browser,
+    live_server: Any,
+    replicate: Any,
+    carol: User,
+    bob: User,
+    tmp_path: Path,
+    settings: Any,
+) -> None:
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    photos = []
+    for index in range(4):
+        path = tmp_path / f"selfie{index + 1}.jpg"
+        path.write_bytes(face_jpeg(index, long_side=1400))
+        photos.append(path)
+    screenshot = tmp_path / "captura.jpg"  # a PDF with a photo's name
+    screenshot.write_bytes(b"%PDF-1.7\n1 0 obj <<>> endobj\n")
+    replacement = tmp_path / "selfie5.jpg"
+    replacement.write_bytes(face_jpeg(4, long_side=1400))
+    carols = signed_in_context(browser, live_server, carol).new_page()
+
+    carols.goto(f"{live_server.url}/studio/")
+    carols.click("a[data-package=professional]")
+    carols.fill("#id_name", "Carol LinkedIn")
+    carols.check("input[name=subject_type][value=woman]")
+    carols.set_input_files("#id_photos", [str(p) for p in [*photos, screenshot]])
+    carols.click("#order-submit")
+    expect(carols.locator("#previews li.refused")).to_contain_text("captura.jpg")
+    carols.locator("#previews li.refused button.remove").click()
+    carols.set_input_files("#id_photos", [str(replacement)])
+    expect(carols.locator("#previews li")).to_have_count(5)
+    carols.click("#order-submit")
+    carols.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
+    expect(carols.locator("#order-live .gallery img")).to_have_count(4, timeout=30_000)
+
+    order = HeadshotModel.objects.get(user=carol)
+    assert (order.status, order.image_count) == (Status.READY, 5)
+    with carols.expect_download() as one:
+        carols.locator("#order-live .gallery a.button").first.click()
+    assert one.value.suggested_filename == "headshot-1-1.webp"
+    with carols.expect_download() as everything:
+        carols.click("text=Descargar todos")
+    archive = zipfile.ZipFile(io.BytesIO(Path(everything.value.path()).read_bytes()))
+    assert len(archive.namelist()) == 4
+
+    image_link = carols.locator("#order-live .gallery img").first.get_attribute("src")
+    bobs = signed_in_context(browser, live_server, bob).new_page()
+    for url in [
+        order.get_absolute_url(),
+        f"{order.get_absolute_url()}download/",
+        f"{order.get_absolute_url()}status/",
+        str(image_link),
+    ]:
+        response = bobs.goto(f"{live_server.url}{url}")
+        assert response is not None
+        assert response.status == 404, url
+    bobs.goto(f"{live_server.url}/studio/models/")
+    expect(bobs.locator("body")).not_to_contain_text("Carol LinkedIn")
+    expect(bobs.locator("body")).to_contain_text("Todavía no tienes pedidos")
