@@ -1,7 +1,8 @@
 """Rate limits on costly views: django-ratelimit per person and per IP, on the shared cache.
 
-The limits are named settings, read at each request, and a refusal remembers which window it
-hit so that the 429 page can say when to try again.
+The limits are named settings, read at each request; views that name the same setting share
+one budget (cancelling and deleting, say). A refusal remembers which window it hit so that the
+429 page can say when to try again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def rate_limit(
     """Limit a view by the settings named `per_user` (the person) and `per_ip` (the address)."""
 
     def decorator(view: View) -> View:
-        group = f"{view.__module__}.{view.__qualname__}"
+        group = f"ratelimit:{per_user}"  # views naming the same limit share one budget
 
         @wraps(view)
         def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

@@ -178,3 +178,33 @@ def test_it_rate_limits_downloads_in_english_for_english_speakers(
 
     assert response.status_code == 429
     assert "Please try again in 1 minute." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_it_rate_limits_orders_per_address_across_people(
+    client: Client, alice: User, bob: User, settings: Any
+) -> None:
+    settings.RATE_LIMIT_ORDERS = "100/h"
+    settings.RATE_LIMIT_ORDERS_PER_IP = "2/h"
+    client.force_login(alice)
+    client.post(ORDER_URL, {"name": ""})
+    client.post(ORDER_URL, {"name": ""})
+    client.force_login(bob)  # another person, the same address
+
+    assert client.post(ORDER_URL, {"name": ""}).status_code == 429
+
+
+@pytest.mark.django_db
+def test_it_rate_limits_cancellations_and_deletions(
+    client: Client, alice: User, settings: Any
+) -> None:
+    settings.RATE_LIMIT_CHANGES = "2/m"
+    orders = [existing_order(alice, Status.READY) for _ in range(3)]
+    client.force_login(alice)
+    client.post(reverse("training:order_cancel", kwargs={"order_uuid": orders[0].uuid}))
+    client.post(reverse("training:order_cancel", kwargs={"order_uuid": orders[1].uuid}))
+
+    response = client.post(reverse("training:order_delete", kwargs={"order_uuid": orders[2].uuid}))
+
+    assert response.status_code == 429
+    assert HeadshotModel.objects.get(pk=orders[2].pk).deleted_at is None

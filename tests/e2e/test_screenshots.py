@@ -1,0 +1,200 @@
+"""The README's screenshots, taken along one real journey in Spanish: the landing page, the package
+picker, the order form with its previews and a refused photo, the order training with its
+progress bar, the gallery, and the "ready" e-mail.
+
+The journey and what each page shows are always checked. The PNGs in docs/screenshots/ are
+written only with HEADSHOTS_SCREENSHOTS=1, so an ordinary test run never rewrites them:
+
+    HEADSHOTS_SCREENSHOTS=1 .venv/bin/pytest tests/e2e/test_screenshots.py -q -p no:logging
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from accounts.models import User
+from tests.conftest import PROJECT_DIR, make_user
+from tests.e2e.conftest import signed_in_context
+from tests.e2e.test_order_form import DROP_FILES, photo_files
+from training.models import HeadshotModel, Status
+
+SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+MAX_PNG_BYTES = 250 * 1024
+
+# The e-mail as a mail reader shows it: the headers, then the HTML body in its own frame.
+MAIL_READER = """<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><style>
+  body {{ margin: 0; font-family: system-ui, sans-serif; background: #eef1f5; color: #1d2330; }}
+  .mail {{ max-width: 760px; margin: 40px auto; background: #fff; border-radius: 12px;
+           box-shadow: 0 2px 12px rgba(0, 0, 0, .08); overflow: hidden; }}
+  dl {{ display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 0;
+        padding: 20px 28px; border-bottom: 1px solid #dde2ea; font-size: 15px; }}
+  dt {{ color: #5b6577; }} dd {{ margin: 0; }} .subject {{ font-weight: 600; }}
+  iframe {{ display: block; width: 100%; height: 200px; border: 0; padding: 8px 20px;
+            box-sizing: border-box; }}
+</style></head><body><div class="mail">
+  <dl><dt>De</dt><dd>{sender}</dd><dt>Para</dt><dd>{to}</dd>
+      <dt>Asunto</dt><dd class="subject">{subject}</dd></dl>
+  <iframe title="e-mail" srcdoc="{body}"></iframe>
+</div></body></html>
+"""
+
+
+@pytest.fixture
+def slow_replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
+    """The `replicate` fixture's emulator, with a training slow enough to see its progress bar."""
+    from training.replicate.emulator import ReplicateEmulator
+
+    emulator = ReplicateEmulator(training_seconds=15.0, prediction_seconds=0.3)
+    emulator.start()
+    settings.REPLICATE_BASE_URL = emulator.base_url
+    settings.REPLICATE_API_TOKEN = emulator.token
+    settings.REPLICATE_WEBHOOK_SECRET = None
+    settings.SITE_URL = live_server.url
+    settings.HEADSHOTS_PER_PROMPT = 2
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def lucia(transactional_db: None) -> User:
+    return make_user("lucia@example.com")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save the visible part of the page as docs/screenshots/<name>.png, when asked to."""
+    if os.environ.get("HEADSHOTS_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size < MAX_PNG_BYTES, f"{path.name} is too large for the README"
+
+
+def test_the_readme_screenshots_journey(
+    browser: Browser,
+    live_server: Any,
+    slow_replicate: Any,
+    lucia: User,
+    tmp_path: Path,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    # The page asks Replicate for the progress at most every 10 s; sooner, to catch it moving.
+    monkeypatch.setattr("training.trainings.PROGRESS_CACHE_SECONDS", 1)
+    mail.outbox = []
+
+    # 1. The landing page, for a visitor.
+    visitor = browser.new_context(locale="es-ES", viewport=VIEWPORT)
+    page = visitor.new_page()
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("h1")).to_have_text("Retratos profesionales a partir de tus selfis")
+    expect(page.locator(".hero .button.primary")).to_be_visible()
+    screenshot(page, "landing")
+    visitor.close()
+
+    # 2. The package picker, signed in.
+    context = signed_in_context(browser, live_server, lucia)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/studio/")
+    expect(page.locator("h1")).to_have_text("Elige tu paquete")
+    expect(page.locator("a[data-package=professional]")).to_be_visible()
+    expect(page.locator(".package-card.disabled").first).to_contain_text("Próximamente")
+    screenshot(page, "packages")
+
+    # 3. The order form: chosen and dropped photos with previews, one refused by the server.
+    page.click("a[data-package=professional]")
+    page.fill("#id_name", "Perfil de LinkedIn")
+    page.check("input[name=subject_type][value=woman]")
+    chosen = photo_files(tmp_path)
+    page.set_input_files("#id_photos", [str(path) for path in chosen[:3]])
+    dropped = [
+        {"name": p.name, "type": "image/jpeg", "b64": base64.b64encode(p.read_bytes()).decode()}
+        for p in chosen[3:]
+    ]
+    dropped.append(
+        {
+            "name": "factura.jpg",
+            "type": "image/jpeg",
+            "b64": base64.b64encode(b"%PDF-1.7 x").decode(),
+        }
+    )
+    page.evaluate(DROP_FILES, ["dropzone", dropped])
+    expect(page.locator("#previews li")).to_have_count(6)
+    expect(page.locator("#photo-count")).to_contain_text("6 fotos elegidas")
+    page.click("#order-submit")
+    refused = page.locator("#previews li.refused")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("factura.jpg")
+    expect(page.locator("#order-submit")).to_be_disabled()
+    # From "Tus fotos" down: the drop zone, the previews with the refusal, the count, the button.
+    page.evaluate(
+        "() => window.scrollTo(0, document.getElementById('dropzone')"
+        ".getBoundingClientRect().top + window.scrollY - 70)"
+    )
+    screenshot(page, "order-form")
+
+    # 4. The order training, its progress bar moving.
+    refused.locator("button.remove").click()
+    expect(page.locator("#previews li")).to_have_count(5)
+    page.click("#order-submit")
+    page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
+    progress = page.locator("#training-progress")
+    expect(progress).to_be_visible(timeout=15_000)
+    page.wait_for_function(
+        "() => (document.getElementById('training-progress')?.value || 0) > 0", timeout=15_000
+    )
+    expect(page.locator("#order-live")).to_contain_text("Entrenamiento")
+    screenshot(page, "training")
+
+    # 5. The gallery, every headshot loaded.
+    gallery = page.locator("#order-live .gallery img")
+    expect(gallery).to_have_count(4, timeout=45_000)
+    expect(page.locator("#order-live")).to_contain_text("Tus 4 retratos están listos")
+    expect(page.locator("#order-live")).to_contain_text("Descargar todos")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#order-live .gallery img')]"
+        ".every(image => image.complete && image.naturalWidth > 0)"
+    )
+    page.locator("#order-live").scroll_into_view_if_needed()
+    order = HeadshotModel.objects.get(user=lucia)
+    assert order.status == Status.READY
+    screenshot(page, "gallery")
+    context.close()
+
+    # 6. The "ready" e-mail, in Spanish, rendered as a mail reader would.
+    ready = mail.outbox[-1]
+    assert isinstance(ready, EmailMultiAlternatives)
+    assert ready.to == [lucia.email]
+    assert ready.subject == "Tus retratos están listos: Perfil de LinkedIn"
+    body, mimetype = ready.alternatives[0]
+    assert mimetype == "text/html"
+    assert f"/studio/models/{order.uuid}/" in str(body)
+    reader = browser.new_context(locale="es-ES", viewport=VIEWPORT)
+    page = reader.new_page()
+    page.set_content(
+        MAIL_READER.format(
+            sender=html.escape(ready.from_email),
+            to=html.escape(", ".join(ready.to)),
+            subject=html.escape(ready.subject),
+            body=html.escape(str(body), quote=True),
+        )
+    )
+    message = page.frame_locator("iframe")
+    expect(message.locator("body")).to_contain_text("Tus 4 retratos profesionales")
+    expect(message.locator("a")).to_have_text("Ver mis retratos")
+    screenshot(page, "email")
+    reader.close()
