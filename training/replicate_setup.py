@@ -4,9 +4,7 @@ Every check is read-only: nothing is created on Replicate and nothing is spent. 
 tried on the webhook-secret endpoint (which every token may read), the owner is compared with the
 token's account (`GET /v1/account`), the trainer version is looked up
 (`GET /v1/models/{trainer}/versions/{id}`), the configured webhook secret is compared with the
-account's, and SITE_URL is judged on whether Replicate could deliver webhooks to it. An API that
-does not serve an endpoint (the built-in emulator serves neither `/v1/account` nor a single
-version) gives a warning saying what was not checked, never a false "ok".
+account's, and SITE_URL is judged on whether Replicate could deliver webhooks to it.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 from urllib.parse import urlsplit
 
 from training.replicate.client import (
@@ -28,7 +25,6 @@ from training.replicate.client import (
 
 VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
 TOKEN_PAGE = "replicate.com/account/api-tokens"  # noqa: S105 - a web page, not a secret
-NOT_SERVED = (404, 405)  # what an API answers for an endpoint it does not have
 
 
 class Level(StrEnum):
@@ -104,19 +100,9 @@ def token_finding(error: ReplicateGatewayError) -> Finding:
 def owner_finding(gateway: ReplicateGateway, owner: str) -> Finding:
     """REPLICATE_OWNER against the account the token belongs to."""
     try:
-        account = get_json(gateway, "/v1/account")
-    except ReplicateRejected as error:
-        if error.status in NOT_SERVED:
-            return Finding(
-                "owner",
-                Level.WARNING,
-                f"REPLICATE_OWNER={owner} was not checked: this API does not answer "
-                "GET /v1/account (the built-in emulator does not serve it).",
-            )
-        return Finding("owner", Level.PROBLEM, f"The account could not be read: {error}.")
+        username = gateway.get_account_name()
     except ReplicateGatewayError as error:
         return Finding("owner", Level.PROBLEM, f"The account could not be read: {error}.")
-    username = str(account.get("username") or "")
     if username.lower() == owner.lower():
         return Finding("owner", Level.OK, f"REPLICATE_OWNER={owner} is the token's own account.")
     return Finding(
@@ -138,27 +124,17 @@ def trainer_finding(gateway: ReplicateGateway, trainer: str, version: str) -> Fi
             f"characters): copy one from replicate.com/{trainer}/versions.",
         )
     try:
-        get_json(gateway, f"/v1/models/{trainer}/versions/{version}")
-    except ReplicateRejected as error:
-        if error.status == 405:
-            return Finding(
-                "trainer",
-                Level.WARNING,
-                f"The trainer version was not checked: this API does not answer GET "
-                f"/v1/models/{trainer}/versions/{{id}} (the built-in emulator does not serve "
-                "it, and accepts any version).",
-            )
-        if error.status == 404:
-            return Finding(
-                "trainer",
-                Level.PROBLEM,
-                f"REPLICATE_TRAINER_VERSION={version[:12]}… is not a version of {trainer}: "
-                f"every training would be refused. Copy a version id from "
-                f"replicate.com/{trainer}/versions.",
-            )
-        return Finding("trainer", Level.PROBLEM, f"The trainer could not be read: {error}.")
+        exists = gateway.has_model_version(model=trainer, version_id=version)
     except ReplicateGatewayError as error:
         return Finding("trainer", Level.PROBLEM, f"The trainer could not be read: {error}.")
+    if not exists:
+        return Finding(
+            "trainer",
+            Level.PROBLEM,
+            f"REPLICATE_TRAINER_VERSION={version[:12]}… is not a version of {trainer}: "
+            f"every training would be refused. Copy a version id from "
+            f"replicate.com/{trainer}/versions.",
+        )
     return Finding("trainer", Level.OK, f"{trainer}:{version[:12]}… exists.")
 
 
@@ -220,11 +196,3 @@ def is_public_host(host: str) -> bool:
     except ValueError:
         return "." in host  # a name like `web` only resolves inside a private network
     return address.is_global
-
-
-def get_json(gateway: ReplicateGateway, path: str) -> dict[str, Any]:
-    """A raw GET through the gateway (with its error translation) for reads it has no method for.
-
-    ReplicateGateway has no `get_account` or `get_model_version`; this borrows its raw reader.
-    """
-    return gateway._get_json(path)

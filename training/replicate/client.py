@@ -266,6 +266,20 @@ class ReplicateGateway:
         latest = model.latest_version.id if model.latest_version else None
         return ModelInfo(model.owner, model.name, model.visibility, latest)
 
+    def get_account_name(self) -> str:
+        """The username of the account (user or organisation) the token belongs to."""
+        return str(self._get_json("/v1/account").get("username") or "")
+
+    def has_model_version(self, *, model: str, version_id: str) -> bool:
+        """Whether `owner/name` has this version (404 means no)."""
+        try:
+            self._get_json(f"/v1/models/{model}/versions/{version_id}")
+        except ReplicateRejected as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
     def delete_model_with_versions(self, *, owner: str, name: str) -> bool:
         """Delete every version of a model, then the model (Replicate refuses it otherwise)."""
         try:

@@ -49,8 +49,10 @@ class ReplicateEmulator:
         prediction_seconds: float = 1.0,
         faults: Faults | None = None,
         page_size: int = 100,
+        account: str = "headshots",
     ) -> None:
         config = EmulatorConfig(
+            account=account,
             token=token,
             webhook_secret=webhook_secret or new_webhook_secret(),
             training_seconds=training_seconds,

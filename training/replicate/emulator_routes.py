@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from training.replicate.emulator_faults import CreateOutcome, take_create_outcome
@@ -17,6 +18,7 @@ from training.replicate.emulator_jobs import JobRunner
 from training.replicate.emulator_store import (
     ALL_EVENTS,
     TRAINER,
+    TRAINER_VERSION,
     EmulatorState,
     JobRecord,
     ModelRecord,
@@ -26,6 +28,7 @@ from training.replicate.emulator_store import (
     version_json,
 )
 
+TRAINER_VERSION_CREATED = datetime(2024, 8, 14, tzinfo=UTC)
 VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
 MODEL_VERSION = re.compile(r"^(?P<model>[\w.-]+/[\w.-]+):(?P<version>[0-9a-f]{64})$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -44,6 +47,8 @@ class ApiEndpoints:
             route("GET", "/v1/models/{owner}/{name}", self.get_model),
             route("DELETE", "/v1/models/{owner}/{name}", self.delete_model),
             route("GET", "/v1/models/{owner}/{name}/versions", self.list_versions),
+            route("GET", "/v1/models/{owner}/{name}/versions/{id}", self.get_version),
+            route("GET", "/v1/account", self.account),
             route("DELETE", "/v1/models/{owner}/{name}/versions/{id}", self.delete_version),
             route(
                 "POST",
@@ -97,6 +102,20 @@ class ApiEndpoints:
             model = self._model(request)
             results = [version_json(vid, created) for vid, created in reversed(model.versions)]
         return Reply(200, {"next": None, "previous": None, "results": results})
+
+    def get_version(self, request: Request) -> Reply:
+        owner, name, version_id = (request.params[key] for key in ("owner", "name", "id"))
+        if f"{owner}/{name}" == TRAINER and version_id == TRAINER_VERSION:
+            return Reply(200, version_json(TRAINER_VERSION, TRAINER_VERSION_CREATED))
+        with self.state.lock:
+            for known, created in self._model(request).versions:
+                if known == version_id:
+                    return Reply(200, version_json(known, created))
+        raise Problem(404, "Not found", "No such version.")
+
+    def account(self, request: Request) -> Reply:
+        name = self.state.config.account
+        return Reply(200, {"type": "organization", "username": name, "name": name})
 
     def delete_version(self, request: Request) -> Reply:
         with self.state.lock:

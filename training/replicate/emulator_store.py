@@ -20,6 +20,8 @@ from typing import Any, Literal
 from training.replicate.emulator_faults import Faults, WebhookPlan
 
 TRAINER = "ostris/flux-dev-lora-trainer"
+# The trainer version the emulator knows (Replicate's pinned one); trainings accept any id.
+TRAINER_VERSION = "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844497"
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 ALL_EVENTS = frozenset({"start", "output", "logs", "completed"})
 FILE_LIFETIME = timedelta(hours=24)
@@ -108,6 +110,7 @@ class EmulatorConfig:
     training_seconds: float
     prediction_seconds: float
     page_size: int
+    account: str = "headshots"
     root: str = ""
     file_signing_key: bytes = field(default_factory=lambda: os.urandom(32))
 
