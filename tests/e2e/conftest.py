@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from accounts.models import User
+from tests.training.conftest import face_jpeg
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,3 +62,35 @@ def _plain_static_files(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+DROP_FILES = """
+([zoneId, files]) => {
+  const transfer = new DataTransfer();
+  for (const file of files) {
+    const bytes = Uint8Array.from(atob(file.b64), (char) => char.charCodeAt(0));
+    transfer.items.add(new File([bytes], file.name, { type: file.type }));
+  }
+  const zone = document.getElementById(zoneId);
+  const drop = new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true });
+  zone.dispatchEvent(drop);
+}
+"""
+
+
+def drop_files(page: Page, files: list[tuple[str, bytes]]) -> None:
+    """Drop files on the form's drop zone, as a person dragging them from their desktop would."""
+    payload = [
+        {"name": name, "type": "image/jpeg", "b64": base64.b64encode(content).decode()}
+        for name, content in files
+    ]
+    page.evaluate(DROP_FILES, ["dropzone", payload])
+
+
+def photo_files(folder: Path) -> list[Path]:
+    paths = []
+    for index in range(5):
+        path = folder / f"selfie{index + 1}.jpg"
+        path.write_bytes(face_jpeg(index, long_side=1600))
+        paths.append(path)
+    return paths

@@ -4,7 +4,6 @@ and see the page follow the order through the emulator to the gallery."""
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -14,36 +13,13 @@ from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from tests.conftest import make_user
-from tests.e2e.conftest import signed_in_context
-from tests.training.conftest import face_jpeg
+from tests.e2e.conftest import drop_files, photo_files, signed_in_context
 from training.models import HeadshotModel, Status
-
-DROP_FILES = """
-([zoneId, files]) => {
-  const transfer = new DataTransfer();
-  for (const file of files) {
-    const bytes = Uint8Array.from(atob(file.b64), (char) => char.charCodeAt(0));
-    transfer.items.add(new File([bytes], file.name, { type: file.type }));
-  }
-  const zone = document.getElementById(zoneId);
-  const drop = new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true });
-  zone.dispatchEvent(drop);
-}
-"""
 
 
 @pytest.fixture
 def carol(transactional_db: None) -> User:
     return make_user("carol@example.com")
-
-
-def photo_files(folder: Path) -> list[Path]:
-    paths = []
-    for index in range(5):
-        path = folder / f"selfie{index + 1}.jpg"
-        path.write_bytes(face_jpeg(index, long_side=1600))
-        paths.append(path)
-    return paths
 
 
 def test_it_orders_headshots_through_the_form(
@@ -60,18 +36,8 @@ def test_it_orders_headshots_through_the_form(
     page.fill("#id_name", "Mi perfil")
     page.check("input[name=subject_type][value=woman]")
     page.set_input_files("#id_photos", [str(path) for path in chosen[:3]])
-    dropped = [
-        {"name": p.name, "type": "image/jpeg", "b64": base64.b64encode(p.read_bytes()).decode()}
-        for p in chosen[3:]
-    ]
-    dropped.append(
-        {
-            "name": "factura.jpg",
-            "type": "image/jpeg",
-            "b64": base64.b64encode(b"%PDF-1.7 x").decode(),
-        }
-    )
-    page.evaluate(DROP_FILES, ["dropzone", dropped])
+    dropped = [(path.name, path.read_bytes()) for path in chosen[3:]]
+    drop_files(page, [*dropped, ("factura.jpg", b"%PDF-1.7 x")])
 
     expect(page.locator("#previews li")).to_have_count(6)
     expect(page.locator("#photo-count")).to_contain_text("6 fotos elegidas")

@@ -10,7 +10,6 @@ written only with HEADSHOTS_SCREENSHOTS=1, so an ordinary test run never rewrite
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import re
@@ -25,8 +24,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from accounts.models import User
 from tests.conftest import PROJECT_DIR, make_user
-from tests.e2e.conftest import signed_in_context
-from tests.e2e.test_order_form import DROP_FILES, photo_files
+from tests.e2e.conftest import drop_files, photo_files, signed_in_context
 from training.models import HeadshotModel, Status
 
 SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
@@ -121,18 +119,7 @@ def test_the_readme_screenshots_journey(
     page.check("input[name=subject_type][value=woman]")
     chosen = photo_files(tmp_path)
     page.set_input_files("#id_photos", [str(path) for path in chosen[:3]])
-    dropped = [
-        {"name": p.name, "type": "image/jpeg", "b64": base64.b64encode(p.read_bytes()).decode()}
-        for p in chosen[3:]
-    ]
-    dropped.append(
-        {
-            "name": "factura.jpg",
-            "type": "image/jpeg",
-            "b64": base64.b64encode(b"%PDF-1.7 x").decode(),
-        }
-    )
-    page.evaluate(DROP_FILES, ["dropzone", dropped])
+    drop_files(page, [*((p.name, p.read_bytes()) for p in chosen[3:]), ("factura.jpg", b"%PDF x")])
     expect(page.locator("#previews li")).to_have_count(6)
     expect(page.locator("#photo-count")).to_contain_text("6 fotos elegidas")
     page.click("#order-submit")
