@@ -157,8 +157,9 @@ _default_storage: dict[str, object] = {
 }
 if AWS_STORAGE_BUCKET_NAME:
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "headshots.storage.PublicLinkS3Storage",
         "OPTIONS": {
+            "public_endpoint_url": read_optional("AWS_S3_PUBLIC_ENDPOINT_URL"),
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": read_optional("AWS_S3_ENDPOINT_URL"),
             "region_name": read_optional("AWS_S3_REGION_NAME"),
@@ -174,7 +175,7 @@ if AWS_STORAGE_BUCKET_NAME:
 # Presigned image URLs point at the S3 endpoint: the Content-Security-Policy must allow it.
 _storage_origins: list[str] = []
 if AWS_STORAGE_BUCKET_NAME:
-    _endpoint = read_optional("AWS_S3_ENDPOINT_URL")
+    _endpoint = read_optional("AWS_S3_PUBLIC_ENDPOINT_URL") or read_optional("AWS_S3_ENDPOINT_URL")
     _storage_origins = (
         [f"{urlsplit(_endpoint).scheme}://{urlsplit(_endpoint).netloc}"]
         if _endpoint

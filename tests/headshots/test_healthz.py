@@ -83,3 +83,28 @@ def test_it_leaves_no_probe_file_behind(client: Client, settings: Any) -> None:
     client.get("/healthz")
 
     assert list(Path(settings.MEDIA_ROOT).rglob("*.txt")) == []
+
+
+@pytest.mark.django_db
+def test_it_signs_image_links_for_the_public_s3_address(
+    settings: Any, s3_storage: str, s3_server: str
+) -> None:
+    import httpx
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    public = s3_server.replace("127.0.0.1", "localhost")  # the address browsers use
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "headshots.storage.PublicLinkS3Storage",
+            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "public_endpoint_url": public},
+        },
+    }
+    name = default_storage.save("headshots/x/one.webp", ContentFile(b"image bytes"))
+
+    link = default_storage.url(name, expire=60)  # type: ignore[call-arg]
+
+    assert link.startswith(f"{public}/{s3_storage}/headshots/x/one.webp?")
+    assert "Signature=" in link
+    assert httpx.get(link).content == b"image bytes"
