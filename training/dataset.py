@@ -46,7 +46,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile
 from pillow_heif import register_heif_opener
 
-from training import photos, quality, scanning
+from training import photos, quality, scanning, zips
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -427,3 +427,53 @@ def _delete_quietly(storage: Storage, name: str) -> None:
         storage.delete(name)
     except Exception:
         logger.exception("Could not delete %s after a failed save; remove it by hand", name)
+
+
+# --- A ZIP of photos (the train-model API) ----------------------------------------------------
+
+ZIP_MESSAGES = {
+    "zip_too_big": _("The ZIP is larger than %(mb)s MB."),
+    "not_a_zip": _("This file is not a ZIP archive, or it is damaged."),
+    "too_many_entries": _("The ZIP holds more than %(maximum)s photos."),
+    "too_big_uncompressed": _("The photos in the ZIP add up to more than %(mb)s MB."),
+    "unsafe_path": _("%(name)s: a path that leaves the archive's folder is not allowed."),
+    "symlink": _("%(name)s: links are not allowed in the ZIP."),
+    "encrypted": _("%(name)s: encrypted entries are not allowed."),
+    "nested_archive": _("%(name)s: archives inside the ZIP are not allowed."),
+    "entry_too_big": _("%(name)s: this file is larger than %(mb)s MB."),
+    "bomb": _("%(name)s: this entry expands far more than a photo can (a ZIP bomb?)."),
+}
+
+
+@contextlib.contextmanager
+def validate_zip_file(path: Path) -> Iterator[PhotoSet]:
+    """The spec's validateZipFile: the archive checked from its directory, then every photo
+    checked and cleaned like the form's. Raises PhotoSetRefused; leaves no temporary file."""
+    limits = zips.ZipLimits(
+        max_zip_bytes=settings.MAX_ZIP_MB * MB,
+        max_entries=settings.PHOTOS_MAX,
+        max_entry_bytes=settings.PHOTO_MAX_MB * MB,
+        max_total_bytes=settings.PHOTOS_TOTAL_MAX_MB * MB,
+    )
+    directory = _new_directory()
+    try:
+        try:
+            entries = zips.photo_entries(path, limits)
+            extracted = zips.extract(path, entries, directory, limits.max_entry_bytes)
+        except zips.ZipRefused as refused:
+            raise PhotoSetRefused([zip_problem(problem) for problem in refused.problems]) from None
+        except (zipfile.BadZipFile, OSError, EOFError):
+            raise PhotoSetRefused([zip_problem(zips.ZipProblem("not_a_zip"))]) from None
+        with prepare_photo_set(cast(Sequence[UploadedFile], extracted)) as photo_set:
+            yield photo_set
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def zip_problem(problem: zips.ZipProblem) -> PhotoProblem:
+    return _refusal(
+        problem.entry,
+        ZIP_MESSAGES[problem.code],
+        mb=settings.MAX_ZIP_MB if problem.code == "zip_too_big" else settings.PHOTO_MAX_MB,
+        maximum=settings.PHOTOS_MAX,
+    )
