@@ -15,6 +15,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("language/", accounts_views.switch_language, name="switch_language"),
+    path("account/tokens/", accounts_views.api_tokens, name="api_tokens"),
+    path(
+        "account/tokens/<int:token_id>/revoke/",
+        accounts_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("training.urls")),
     path("webhooks/replicate/", replicate_webhook, name="replicate_webhook"),
