@@ -185,3 +185,28 @@ def wait_for(condition: Any, *, timeout: float = 20.0) -> Any:
             return result
         time.sleep(0.1)
     raise AssertionError(f"not reached within {timeout} s")
+
+
+def run_twice_at_once(attempt: Any) -> list[str]:
+    """Run `attempt` in two threads released together; return their outcomes, sorted.
+
+    Each thread closes its own database connection, as a separate web worker would.
+    """
+    import threading
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(attempt())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)

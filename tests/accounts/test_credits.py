@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -17,6 +16,7 @@ from accounts.credits import (
     credits_spend_for_order,
 )
 from accounts.models import CreditMovement, User
+from tests.conftest import run_twice_at_once
 
 
 @pytest.mark.django_db
@@ -45,26 +45,15 @@ def test_it_lets_only_one_of_two_simultaneous_spends_take_the_last_credit(alice:
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL; SQLite serialises writers anyway")
     credits_grant(user=alice, amount=1, reason="welcome")
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
-    def spend() -> None:
-        barrier.wait()
+    def spend() -> str:
         try:
             credits_spend_for_order(user=alice, cost=1, order_uuid=uuid.uuid4())
-            outcomes.append("spent")
         except NotEnoughCredits:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+            return "refused"
+        return "spent"
 
-    threads = [threading.Thread(target=spend) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["refused", "spent"]
+    assert run_twice_at_once(spend) == ["refused", "spent"]
     assert credit_balance(alice) == 0
 
 

@@ -3,7 +3,6 @@ two simultaneous orders from one person cannot both pass."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.conftest import REDIS_URL, make_user
+from tests.conftest import REDIS_URL, make_user, run_twice_at_once
 from tests.training.conftest import face_jpeg
 from training.models import Headshot, HeadshotModel, Prediction, Status
 from training.orders import OrderRefused, order_create
@@ -108,29 +107,22 @@ def test_it_lets_only_one_of_two_simultaneous_orders_through(settings: Any) -> N
     settings.TRAINING_COOLDOWN_MINUTES = 0
     settings.MAX_ACTIVE_ORDERS_PER_USER = 1
     erin = make_user("erin@example.com")
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
+    photo_sets = [selfies(), selfies()]  # made beforehand, so both orders start together
 
-    def order() -> None:
-        photos = selfies()
-        barrier.wait()
+    def order() -> str:
         try:
             order_create(
-                user=erin, package=PROFESSIONAL, name="Twin", subject_type="man", photos=photos
+                user=erin,
+                package=PROFESSIONAL,
+                name="Twin",
+                subject_type="man",
+                photos=photo_sets.pop(),
             )
-            outcomes.append("created")
         except OrderRefused:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+            return "refused"
+        return "created"
 
-    threads = [threading.Thread(target=order) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["created", "refused"]
+    assert run_twice_at_once(order) == ["created", "refused"]
     assert HeadshotModel.objects.filter(user=erin).count() == 1
     zips = default_storage.listdir("training-sets")[1]
     assert len(zips) == 1  # the refused order's ZIP was removed
