@@ -207,6 +207,10 @@ FILE_UPLOAD_HANDLERS = ["headshots.uploads.TemporaryFolderUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = read_str(
     "FILE_UPLOAD_TEMP_DIR", str(Path(tempfile.gettempdir()) / "headshots-uploads")
 )
+try:  # made here, not by hand: a fresh machine (or a tmpfs emptied at boot) has no such folder
+    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+except OSError as error:
+    raise SettingsError(f"FILE_UPLOAD_TEMP_DIR={FILE_UPLOAD_TEMP_DIR!r}: {error}") from None
 # A whole order's request body: every photo at its cap, plus room for the form fields.
 UPLOAD_MAX_BYTES = PHOTOS_TOTAL_MAX_MB * 1024 * 1024 + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = PHOTOS_MAX + 5

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_manage
@@ -86,3 +88,12 @@ def test_it_lets_the_browser_load_presigned_images_from_the_s3_endpoint() -> Non
     result = run_manage("shell", "-c", code, env=env)
 
     assert "https://minio.example.com:9000" in result.stdout
+
+
+def test_a_fresh_machine_gets_its_upload_folder_made(tmp_path: Path) -> None:
+    folder = tmp_path / "not-yet" / "uploads"
+
+    result = run_manage("check", env={"FILE_UPLOAD_TEMP_DIR": str(folder)})
+
+    assert result.returncode == 0, result.stderr
+    assert folder.is_dir()
