@@ -38,8 +38,20 @@ def too_large_response(request: HttpRequest) -> HttpResponse:
         "Your photos add up to more than %(limit)d MB. Choose fewer or smaller photos and send "
         "them again."
     ) % {"limit": settings.PHOTOS_TOTAL_MAX_MB}
-    if "application/json" in request.headers.get("Accept", ""):
-        response: HttpResponse = JsonResponse({"errors": {"__all__": [message]}}, status=413)
+    if request.path.startswith("/api/"):
+        limit = {"limit": settings.MAX_ZIP_MB}
+        response: HttpResponse = JsonResponse(
+            {
+                "error": _("The request is larger than %(limit)d MB.") % limit,
+                "detail": "",
+                "code": "too_large",
+                "stage": "upload",
+                "problems": [],
+            },
+            status=413,
+        )
+    elif "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"errors": {"__all__": [message]}}, status=413)
     else:
         response = render(request, "413.html", {"message": message}, status=413)
     response["Connection"] = "close"  # the unread body must not be taken for the next request

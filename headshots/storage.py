@@ -58,3 +58,15 @@ class PublicLinkS3Storage(S3Storage):
                 config=self.client_config,
             )
         return self._public_client
+
+
+def presigned_put_url(storage: S3Storage, name: str, *, expire: int, content_type: str) -> str:
+    """A presigned PUT for exactly `name` (public address when the storage has one)."""
+    public = isinstance(storage, PublicLinkS3Storage) and storage.public_endpoint_url
+    client = storage.public_client() if public else storage.connection.meta.client
+    params = {
+        "Bucket": storage.bucket_name,
+        "Key": storage._normalize_name(clean_name(name)),
+        "ContentType": content_type,
+    }
+    return str(client.generate_presigned_url("put_object", Params=params, ExpiresIn=expire))

@@ -1,11 +1,11 @@
 """URL map of the whole site."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
 from headshots import views
-from training import dashboard
+from training import api, dashboard
 from training.webhooks import replicate_webhook
 
 admin.site.site_header = "Headshots"
@@ -23,6 +23,16 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("training.urls")),
+    path("api/uploads", api.upload_create, name="api_uploads"),
+    re_path(
+        r"^api/uploads/(?P<user_id>[1-9][0-9]{0,17})/(?P<upload_id>[0-9a-f]{32})\.zip$",
+        api.upload_put,
+        name="api_upload_put",
+    ),
+    path("api/replicate/train-model", api.train_model, name="api_train_model"),
+    path("api/models/<uuid:order_uuid>", api.model_detail, name="api_model"),
+    path("api/openapi.json", api.openapi, name="api_openapi"),
+    re_path(r"^api/", api.unknown),
     path("webhooks/replicate/", replicate_webhook, name="replicate_webhook"),
     path("admin/dashboard/", dashboard.dashboard, name="staff_dashboard"),
     path("metrics", dashboard.metrics, name="metrics"),

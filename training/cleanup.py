@@ -5,6 +5,8 @@ What goes, in one pass:
 - ZIPs under `training-sets/` older than TEMP_RETENTION_HOURS that no training in progress needs;
 - objects under `training-sets/` and `headshots/` that no row points to, once they are older than
   the retention (an order being created writes its ZIP a moment before its row);
+- ZIPs uploaded through the API (`uploads/`) that no train-model call used, once their upload
+  URL has expired for longer than the retention;
 - upload temporary files in FILE_UPLOAD_TEMP_DIR older than the retention (a crashed request's).
 
 A ZIP that a queued or running training may still download is never deleted, whatever its age.
@@ -30,6 +32,7 @@ from training.models import Headshot, HeadshotModel, Status
 logger = logging.getLogger(__name__)
 
 TRAINING_SETS = "training-sets"
+API_UPLOADS = "uploads"
 HEADSHOTS = "headshots"
 NEEDS_ITS_ZIP = (Status.UPLOADING, Status.QUEUED, Status.TRAINING)
 
@@ -62,6 +65,10 @@ def cleanup_temp_files(*, storage: Storage, dry_run: bool = False) -> CleanupRep
             delete(storage, name, report, dry_run=dry_run)
     for name in stored_names(storage, HEADSHOTS):
         if name not in referenced and older_than(storage, name, cutoff):
+            delete(storage, name, report, dry_run=dry_run)
+    upload_cutoff = cutoff - timedelta(seconds=settings.UPLOAD_URL_TTL_SECONDS)
+    for name in stored_names(storage, API_UPLOADS):
+        if older_than(storage, name, upload_cutoff):
             delete(storage, name, report, dry_run=dry_run)
     if not dry_run and finished:
         HeadshotModel.objects.filter(training_zip__in=finished).exclude(

@@ -67,3 +67,18 @@ class OrderForm(forms.Form):
         """Show the server's refusals: each photo's on the photos field, the rest on the form."""
         for photo_name, message in problems:
             self.add_error("photos" if photo_name else None, message)
+
+
+class TrainModelForm(forms.Form):
+    """The train-model API's JSON body, checked like the order form (`zipUrl` by zip_uploads)."""
+
+    zipUrl = forms.CharField(max_length=2048, strip=True)  # the spec's field name
+    name = forms.CharField(max_length=NAME_MAX_LENGTH, strip=True, validators=[validate_model_name])
+    type = forms.ChoiceField(
+        choices=SubjectType.choices,
+        error_messages={"invalid_choice": _("Choose “man” or “woman”.")},
+    )
+    package = forms.CharField(required=False, max_length=50)
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.credits import NotEnoughCredits, credit_balance, credits_spend_for_order
 from accounts.models import User
-from training import dataset
+from training import dataset, zip_uploads
 from training.followups import FollowUp, Next
 from training.models import HeadshotModel, Stage, Status, TrainingEvent
 from training.packages import Package
@@ -42,6 +43,9 @@ class OrderRefused(Exception):
     """Why an order was not created: (photo name or None, sentence for the person) pairs."""
 
     problems: list[tuple[str | None, Message]] = field(default_factory=list)
+    # What kind of refusal, for the API's status code: "photos", "credits", "cooldown",
+    # "active_orders", "storage" or "unavailable" (nothing wrong with the request; try later).
+    reason: str = "photos"
 
 
 @dataclass(frozen=True)
@@ -54,24 +58,56 @@ class CreatedOrder:
 
 def not_enough_credits(balance: int, cost: int) -> OrderRefused:
     message = _("This order costs %(cost)d credits and you have %(balance)d. Nothing was charged.")
-    return OrderRefused([(None, message % {"cost": cost, "balance": balance})])
+    return OrderRefused([(None, message % {"cost": cost, "balance": balance})], reason="credits")
 
 
 def order_create(
     *, user: User, package: Package, name: str, subject_type: str, photos: Sequence[UploadedFile]
 ) -> CreatedOrder:
-    """Check and zip the photos, then write the queued order and spend its credit, or refuse."""
+    """The form's order: check and zip the photos, then write the order and spend its credit."""
+    return create_order(
+        user=user,
+        package=package,
+        name=name,
+        subject_type=subject_type,
+        prepare=lambda: dataset.prepare_photo_set(photos),
+    )
+
+
+def order_create_from_upload(
+    *, user: User, package: Package, name: str, subject_type: str, upload_name: str
+) -> CreatedOrder:
+    """The API's order: the person's uploaded ZIP, checked entry by entry and photo by photo,
+    re-zipped as the training set. The upload is deleted afterwards, whatever happened."""
+    with zip_uploads.upload_copied(upload_name) as zip_path:
+        return create_order(
+            user=user,
+            package=package,
+            name=name,
+            subject_type=subject_type,
+            prepare=lambda: dataset.validate_zip_file(zip_path),
+        )
+
+
+PhotoSetMaker = Callable[[], AbstractContextManager[dataset.PhotoSet]]
+
+
+def create_order(
+    *, user: User, package: Package, name: str, subject_type: str, prepare: PhotoSetMaker
+) -> CreatedOrder:
+    """Prepare and store the training set, then write the queued order and spend its credit,
+    or refuse (OrderRefused) leaving no row, no object and no temporary file."""
     cost = settings.TRAINING_CREDIT_COST
     if (balance := credit_balance(user)) < cost:  # cheap early answers; re-checked under lock
         raise not_enough_credits(balance, cost)
     try:
         check_quotas(user=user)
     except QuotaExceeded as refusal:
-        raise OrderRefused([(None, str(refusal))]) from None
+        raise quota_refusal(refusal) from None
     started = time.monotonic()
     order_uuid = uuid.uuid4()
     zip_name = f"training-sets/{order_uuid}.zip"
-    stored = store_training_set(photos, zip_name)
+    stored = store_training_set(prepare, zip_name)
     try:
         with transaction.atomic():
             User.objects.select_for_update().filter(pk=user.pk).first()  # one order at a time
@@ -95,7 +131,7 @@ def order_create(
         raise not_enough_credits(refusal.balance, refusal.cost) from None
     except QuotaExceeded as refusal:
         default_storage.delete(stored.zip_name)
-        raise OrderRefused([(None, str(refusal))]) from None
+        raise quota_refusal(refusal) from None
     except BaseException:
         default_storage.delete(stored.zip_name)
         raise
@@ -103,6 +139,10 @@ def order_create(
         "order %s queued: %d photos, %d bytes", order.uuid, order.image_count, order.zip_size
     )
     return CreatedOrder(order=order, warnings=stored.warnings)
+
+
+def quota_refusal(refusal: QuotaExceeded) -> OrderRefused:
+    return OrderRefused([(None, str(refusal))], reason=refusal.quota)
 
 
 @dataclass(frozen=True)
@@ -114,10 +154,10 @@ class StoredTrainingSet:
     warnings: Sequence[tuple[str, Message]]
 
 
-def store_training_set(photos: Sequence[UploadedFile], zip_name: str) -> StoredTrainingSet:
+def store_training_set(prepare: PhotoSetMaker, zip_name: str) -> StoredTrainingSet:
     """Run the photo pipeline and store the ZIP; refusals become OrderRefused."""
     try:
-        with dataset.prepare_photo_set(photos) as photo_set:
+        with prepare() as photo_set:
             zip_size = dataset.write_training_zip(photo_set, storage=default_storage, name=zip_name)
             warnings = [
                 (photo.source_name, warning)
@@ -132,11 +172,15 @@ def store_training_set(photos: Sequence[UploadedFile], zip_name: str) -> StoredT
                 warnings=warnings,
             )
     except dataset.PhotoSetRefused as refused:
-        raise OrderRefused([(p.photo_name, p.message) for p in refused.problems]) from None
+        reason = "unavailable" if refused.retryable else "photos"
+        problems: list[tuple[str | None, Message]] = [
+            (p.photo_name, p.message) for p in refused.problems
+        ]
+        raise OrderRefused(problems, reason=reason) from None
     except dataset.TrainingSetNotStored:
         logger.exception("training set %s could not be stored", zip_name)
         message = _("We could not store your photos just now. Nothing was charged: try again.")
-        raise OrderRefused([(None, message)]) from None
+        raise OrderRefused([(None, message)], reason="unavailable") from None
 
 
 def record_upload_event(

@@ -25,6 +25,10 @@ MB = 1024 * 1024
 class QuotaExceeded(Exception):
     """An order the person's quotas do not allow now; the message says why, with the number."""
 
+    def __init__(self, message: str, *, quota: str) -> None:
+        super().__init__(message)
+        self.quota = quota  # "cooldown", "active_orders" or "storage"
+
 
 def check_quotas(*, user: User, new_bytes: int = 0) -> None:
     """Raise QuotaExceeded when the cooldown, the active orders or the storage would be exceeded."""
@@ -57,7 +61,8 @@ def check_cooldown(user: User) -> None:
                 "Please try again in %(left)d minutes.",
                 left,
             )
-            % {"minutes": minutes, "left": left}
+            % {"minutes": minutes, "left": left},
+            quota="cooldown",
         )
 
 
@@ -75,7 +80,8 @@ def check_active_orders(user: User) -> None:
                 "one finishes.",
                 active,
             )
-            % {"count": active}
+            % {"count": active},
+            quota="active_orders",
         )
 
 
@@ -99,5 +105,6 @@ def check_storage(user: User, new_bytes: int) -> None:
                 "Your files would take more than your %(quota)d MB of storage (%(used)d MB used). "
                 "Delete an old order to make room."
             )
-            % {"quota": settings.STORAGE_QUOTA_MB, "used": math.ceil(used / MB)}
+            % {"quota": settings.STORAGE_QUOTA_MB, "used": math.ceil(used / MB)},
+            quota="storage",
         )

@@ -121,3 +121,20 @@ def test_it_uses_a_fixed_number_of_queries(alice: User) -> None:
         return len(captured)
 
     assert queries_with(1) == queries_with(10)
+
+
+@pytest.mark.django_db
+def test_it_deletes_api_uploads_nobody_used_once_their_url_is_long_expired(
+    alice: User, settings: Any, tmp_path: Path
+) -> None:
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    settings.TEMP_RETENTION_HOURS = 24
+    settings.UPLOAD_URL_TTL_SECONDS = 900
+    forgotten = stored(f"uploads/{alice.pk}/{'a' * 32}.zip", age_seconds=DAY + 1000, size=5)
+    just_sent = stored(f"uploads/{alice.pk}/{'b' * 32}.zip", age_seconds=DAY, size=5)
+
+    output = run()
+
+    assert "deleted 1 file(s), 5 bytes" in output
+    assert not default_storage.exists(forgotten)
+    assert default_storage.exists(just_sent)

@@ -4,8 +4,6 @@ is made with a real ZIP, and no temporary file survives."""
 
 from __future__ import annotations
 
-import stat
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +12,8 @@ from django.utils import translation
 from PIL import Image
 
 from tests.training.conftest import face_jpeg, leftovers
+from tests.training.zipfiles import bomb_zip, encrypted_zip, faces, make_zip, symlink_zip
 from training.dataset import PhotoSetRefused, validate_zip_file
-
-
-def make_zip(path: Path, entries: dict[str, bytes], *, deflate: bool = False) -> Path:
-    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    with zipfile.ZipFile(path, "w", compression=method) as archive:
-        for name, content in entries.items():
-            archive.writestr(name, content)
-    return path
-
-
-def faces(count: int) -> dict[str, bytes]:
-    return {f"selfie{i + 1}.jpg": face_jpeg(i % 6, long_side=900) for i in range(count)}
 
 
 def refusal(path: Path) -> list[str]:
@@ -75,34 +62,19 @@ def test_it_refuses_a_bad_entry(
 
 
 def test_it_refuses_a_zip_bomb_from_its_directory(tmp_path: Path, photo_temp_dir: Path) -> None:
-    path = make_zip(tmp_path / "bomb.zip", {**faces(4), "zeros.jpg": bytes(15 * 1024 * 1024)},
-                    deflate=True)  # fmt: skip
+    path = bomb_zip(tmp_path / "bomb.zip")
 
     assert any("zeros.jpg: this entry expands far more" in m for m in refusal(path))
 
 
 def test_it_refuses_a_symlink_entry(tmp_path: Path, photo_temp_dir: Path) -> None:
-    path = tmp_path / "link.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, content in faces(4).items():
-            archive.writestr(name, content)
-        link = zipfile.ZipInfo("passwd.jpg")
-        link.external_attr = (stat.S_IFLNK | 0o777) << 16
-        archive.writestr(link, "/etc/passwd")
+    path = symlink_zip(tmp_path / "link.zip")
 
     assert any(m.startswith("passwd.jpg: links are not allowed") for m in refusal(path))
 
 
 def test_it_refuses_an_encrypted_entry(tmp_path: Path, photo_temp_dir: Path) -> None:
-    path = make_zip(tmp_path / "locked.zip", faces(4))
-    data = bytearray(path.read_bytes())
-    # Set the "encrypted" flag of the first entry in its local header and in the directory.
-    data[6] |= 0x1
-    directory = data.rfind(b"PK\x01\x02")
-    first_entry = data.find(b"PK\x01\x02")
-    assert directory >= first_entry >= 0
-    data[first_entry + 8] |= 0x1
-    path.write_bytes(bytes(data))
+    path = encrypted_zip(tmp_path / "locked.zip")
 
     assert any(m.startswith("selfie1.jpg: encrypted entries") for m in refusal(path))
 

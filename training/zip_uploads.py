@@ -1,0 +1,213 @@
+"""Stage "upload" for the API: a short-lived place to put a ZIP, and reading it back safely.
+
+`POST /api/uploads` hands out an upload slot: with S3, a presigned PUT straight to the bucket;
+with local files, a signed URL of our own that accepts one PUT. Either way the object lands at
+`uploads/<user id>/<upload id>.zip`, and the caller then names it by its `zip_url`
+(`SITE_URL/api/uploads/<user id>/<upload id>.zip`).
+
+`train-model` accepts nothing else: `upload_name_from_url` only *parses* the URL (scheme, host
+and port must be SITE_URL's, the path exactly an upload's), so no URL a caller chooses is ever
+fetched; the bytes are read from our own storage by key. Another person's upload is "not
+found", like a missing one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from accounts.models import User
+from headshots.storage import presigned_put_url
+
+logger = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+PREFIX = "uploads"
+CONTENT_TYPE = "application/zip"
+SALT = "headshots.zip-upload"
+CHUNK = 1024 * 1024
+URL_PATH = re.compile(
+    r"/api/uploads/(?P<user_id>[1-9][0-9]{0,17})/(?P<upload_id>[0-9a-f]{32})\.zip"
+)
+MAX_URL_LENGTH = 2048
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class UploadSlot:
+    """Where to PUT the ZIP (and with which headers), and the URL that names it afterwards."""
+
+    upload_url: str
+    zip_url: str
+    headers: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+class UploadNotUsable(Exception):
+    """A zipUrl that is not one of our upload URLs, or names no upload of this person."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code  # "foreign_url" or "not_found"
+
+
+class UploadTooLarge(Exception):
+    """The uploaded object is larger than MAX_ZIP_MB."""
+
+
+def max_zip_bytes() -> int:
+    return int(settings.MAX_ZIP_MB * MB)
+
+
+def upload_name(*, user_id: int, upload_id: str) -> str:
+    return f"{PREFIX}/{user_id}/{upload_id}.zip"
+
+
+def zip_url_for(name: str) -> str:
+    return f"{settings.SITE_URL}/api/{name}"
+
+
+def uses_s3() -> bool:
+    return hasattr(default_storage, "bucket_name")
+
+
+def upload_slot_create(*, user: User) -> UploadSlot:
+    """A new slot for one ZIP, valid for UPLOAD_URL_TTL_SECONDS."""
+    ttl = settings.UPLOAD_URL_TTL_SECONDS
+    name = upload_name(user_id=user.pk, upload_id=uuid.uuid4().hex)
+    if uses_s3():
+        upload_url = presigned_put_url(
+            default_storage,
+            name,
+            expire=ttl,
+            content_type=CONTENT_TYPE,
+        )
+    else:
+        token = signing.TimestampSigner(salt=SALT).sign(name).rsplit(":", 2)
+        upload_url = f"{zip_url_for(name)}?t={token[1]}:{token[2]}"
+    return UploadSlot(
+        upload_url=upload_url,
+        zip_url=zip_url_for(name),
+        headers={"Content-Type": CONTENT_TYPE},
+        expires_at=timezone.now() + timedelta(seconds=ttl),
+        max_bytes=max_zip_bytes(),
+    )
+
+
+def local_upload_allowed(*, name: str, token: str) -> bool:
+    """The signed local URL was made by us for exactly this name, less than the TTL ago."""
+    try:
+        signing.TimestampSigner(salt=SALT).unsign(
+            f"{name}:{token}", max_age=settings.UPLOAD_URL_TTL_SECONDS
+        )
+    except signing.BadSignature:  # also SignatureExpired
+        return False
+    return True
+
+
+class UploadExists(Exception):
+    """A signed URL is good for one PUT: the object is already there."""
+
+
+def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) -> int:
+    """Store a PUT body under `name` (local storage only); return its size.
+
+    The body is copied to a temporary file first, never held in memory, and never more than
+    `length` bytes of it are read (Django's stream already stops at Content-Length).
+    """
+    if length > max_zip_bytes():
+        raise UploadTooLarge
+    if default_storage.exists(name):
+        raise UploadExists
+    folder = temporary_folder()
+    with tempfile.NamedTemporaryFile(dir=folder, prefix="api-upload-", suffix=".zip") as copy:
+        copied = 0
+        while chunk := read(min(CHUNK, length - copied)):
+            copied += len(chunk)
+            copy.write(chunk)
+            if copied >= length:
+                break
+        copy.flush()
+        copy.seek(0)
+        saved = default_storage.save(name, File(copy, name=name))
+    if saved != name:  # never expected (exists() was checked); never leave a stray copy
+        default_storage.delete(saved)
+        raise UploadExists
+    return copied
+
+
+def temporary_folder() -> Path:
+    folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def upload_name_from_url(zip_url: object, *, user: User) -> str:
+    """The storage name a zipUrl names, if it is one of `user`'s uploads; else UploadNotUsable.
+
+    Nothing is fetched: the URL is only compared with SITE_URL and the upload path.
+    """
+    if not isinstance(zip_url, str) or len(zip_url) > MAX_URL_LENGTH:
+        raise UploadNotUsable("foreign_url")
+    try:
+        parts = urlsplit(zip_url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a malformed port or bracketed host
+        raise UploadNotUsable("foreign_url") from None
+    site = urlsplit(settings.SITE_URL)
+    same_origin = (
+        parts.scheme == site.scheme
+        and parts.hostname == site.hostname
+        and port == (site.port or DEFAULT_PORTS.get(site.scheme))
+        and parts.username is None
+        and parts.password is None
+    )
+    match = URL_PATH.fullmatch(parts.path)
+    if not same_origin or match is None or parts.query or parts.fragment:
+        raise UploadNotUsable("foreign_url")
+    if int(match["user_id"]) != user.pk:
+        raise UploadNotUsable("not_found")
+    name = upload_name(user_id=user.pk, upload_id=match["upload_id"])
+    if not default_storage.exists(name):
+        raise UploadNotUsable("not_found")
+    return name
+
+
+@contextmanager
+def upload_copied(name: str) -> Iterator[Path]:
+    """A local copy of the upload, for the ZIP checks; the upload itself is deleted on exit,
+    whatever happened, and so is the copy."""
+    folder = Path(tempfile.mkdtemp(prefix="api-zip-", dir=temporary_folder()))
+    try:
+        if default_storage.size(name) > max_zip_bytes():
+            raise UploadTooLarge
+        path = folder / "upload.zip"
+        with default_storage.open(name, "rb") as source, path.open("wb") as copy:
+            shutil.copyfileobj(source, copy, CHUNK)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        upload_delete(name)
+
+
+def upload_delete(name: str) -> None:
+    try:
+        default_storage.delete(name)
+    except Exception:  # the storage may be down; cleanup_temp_files retries later
+        logger.exception("could not delete the upload %s; cleanup_temp_files will retry", name)
