@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -50,7 +51,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         else:
             form = TokenForm()
     tokens = user.api_tokens.all()
-    context = {"form": form, "tokens": tokens, "secret": secret}
+    context = {"form": form, "tokens": tokens, "secret": secret, "site_url": settings.SITE_URL}
     return render(request, "accounts/api_tokens.html", context, status=422 if form.errors else 200)
 
 

@@ -27,7 +27,14 @@ from django.utils.translation import ngettext
 
 from accounts.credits import credits_refund_order
 from training import orders, trainings
-from training.models import Headshot, HeadshotModel, Prediction, TrainingEvent, WebhookDelivery
+from training.models import (
+    Headshot,
+    HeadshotModel,
+    OrderRating,
+    Prediction,
+    TrainingEvent,
+    WebhookDelivery,
+)
 from training.tasks import enqueue_followups
 from training.views import private_file_response
 
@@ -76,9 +83,17 @@ class PredictionInline(ReadOnlyInline):
         return replicate_link(prediction.replicate_prediction_id)
 
 
+class RatingInline(ReadOnlyInline):
+    model = OrderRating
+    readonly_fields = ("stars", "comment", "created_at", "updated_at")
+    fields = readonly_fields
+
+
 class HeadshotInline(ReadOnlyInline):
     model = Headshot
-    readonly_fields = ("thumbnail", "prompt", "output_index", "width", "height", "size_bytes")
+    readonly_fields = (
+        "thumbnail", "prompt", "output_index", "width", "height", "size_bytes", "is_favourite",
+    )  # fmt: skip
     fields = readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Headshot]:
@@ -112,7 +127,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "name", "uuid")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
-    inlines = (TrainingEventInline, PredictionInline, HeadshotInline)
+    inlines = (RatingInline, TrainingEventInline, PredictionInline, HeadshotInline)
     actions = ("retry_orders", "cancel_orders", "refund_orders", "delete_orders_with_files")
     fieldsets = (
         (None, {"fields": (

@@ -11,17 +11,19 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from training.feedback import rating_figures
 from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, window_figures
 
 
 @staff_member_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The figures of the last 7 and 30 days."""
+    """The figures of the last 7 and 30 days, and the people's ratings."""
     context = {
         "windows": [window_figures(days) for days in WINDOWS],
         "temporary_bytes": temporary_storage_bytes(),
         "price_per_second": settings.REPLICATE_PRICE_PER_SECOND,
+        "ratings": rating_figures(),
     }
     return render(request, "training/dashboard.html", context)
 

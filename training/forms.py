@@ -82,3 +82,26 @@ class TrainModelForm(forms.Form):
 
     def clean_name(self) -> str:
         return " ".join(self.cleaned_data["name"].split())
+
+
+STARS_ERROR = _("Choose from 1 to 5 stars.")
+COMMENT_MAX_LENGTH = 1000
+
+
+class RatingForm(forms.Form):
+    """How the person liked the order: 1 to 5 stars, and a comment if they like."""
+
+    stars = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=[(number, str(number)) for number in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": STARS_ERROR, "invalid_choice": STARS_ERROR},
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH}),
+    )

@@ -281,6 +281,7 @@ class Headshot(models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveIntegerField(default=0)
+    is_favourite = models.BooleanField(_("favourite"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -298,6 +299,28 @@ class Headshot(models.Model):
     def download_name(self) -> str:
         extension = str(self.image.name).rsplit(".", 1)[-1]
         return f"headshot-{self.prediction.prompt_index + 1}-{self.output_index + 1}.{extension}"
+
+
+class OrderRating(models.Model):
+    """How the person liked an order's headshots (spec phase 4: collect feedback)."""
+
+    order = models.OneToOneField(HeadshotModel, on_delete=models.CASCADE, related_name="rating")
+    stars = models.PositiveSmallIntegerField(_("stars"))
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="stars_from_one_to_five"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.stars}/5"
 
 
 class WebhookDelivery(models.Model):

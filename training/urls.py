@@ -13,6 +13,12 @@ urlpatterns = [
     path("models/<uuid:order_uuid>/download/", views.order_download, name="order_download"),
     path("models/<uuid:order_uuid>/cancel/", views.order_cancel, name="order_cancel"),
     path("models/<uuid:order_uuid>/delete/", views.order_delete, name="order_delete"),
+    path("models/<uuid:order_uuid>/rating/", views.order_rating, name="order_rating"),
+    path(
+        "models/<uuid:order_uuid>/headshots/<int:headshot_id>/favourite/",
+        views.headshot_favourite,
+        name="headshot_favourite",
+    ),
     path(
         "models/<uuid:order_uuid>/headshots/<int:headshot_id>/<str:variant>/",
         views.headshot_file,

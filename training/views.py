@@ -15,6 +15,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseForbidden,
     JsonResponse,
     StreamingHttpResponse,
@@ -27,9 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.credits import credit_balance
 from accounts.models import User
 from headshots.ratelimits import rate_limit
-from training import trainings
+from training import feedback, trainings
 from training.archives import stream_zip
-from training.forms import OrderForm
+from training.forms import OrderForm, RatingForm
 from training.links import file_link, link_is_valid
 from training.models import Headshot, HeadshotModel
 from training.orders import CreatedOrder, OrderRefused, order_create
@@ -156,13 +157,24 @@ def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     return render(request, "training/_order_status.html", order_context(order))
 
 
-def order_context(order: HeadshotModel) -> dict[str, object]:
+def order_context(order: HeadshotModel, rating_form: RatingForm | None = None) -> dict[str, object]:
+    headshots = list(order.headshots.all())
     return {
         "order": order,
         "package_title": package_title(order.package),
         "progress": trainings.training_progress(order),
-        "gallery": [gallery_item(order, headshot) for headshot in order.headshots.all()],
+        "gallery": [gallery_item(order, headshot) for headshot in headshots],
+        "favourite_count": sum(headshot.is_favourite for headshot in headshots),
+        "rating": getattr(order, "rating", None),
+        "rating_form": rating_form or rating_form_for(order),
     }
+
+
+def rating_form_for(order: HeadshotModel) -> RatingForm:
+    """The rating form, filled in with the person's earlier rating if there is one."""
+    rating = getattr(order, "rating", None)
+    initial = {"stars": rating.stars, "comment": rating.comment} if rating else {}
+    return RatingForm(initial=initial)
 
 
 @dataclass(frozen=True)
@@ -222,19 +234,67 @@ def private_file_response(name: str, filename: str, *, download: bool) -> HttpRe
 @require_GET
 @rate_limit(per_user="RATE_LIMIT_DOWNLOADS", method="GET")
 def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBase:
-    """Every headshot of the order in one ZIP, streamed as it is written."""
+    """Every headshot of the order (or, with ?only=favourites, the favourites) in one ZIP,
+    streamed as it is written."""
     order = get_order_for_user(request, order_uuid)
-    entries = [
-        (headshot.download_name, str(headshot.image.name))
-        for headshot in order.headshots.select_related("prediction")
-    ]
+    headshots = order.headshots.select_related("prediction")
+    favourites_only = request.GET.get("only") == "favourites"
+    if favourites_only:
+        headshots = headshots.filter(is_favourite=True)
+    entries = [(headshot.download_name, str(headshot.image.name)) for headshot in headshots]
     if not entries:
         raise Http404
     response = StreamingHttpResponse(
         stream_zip(entries, storage=default_storage), content_type="application/zip"
     )
-    response["Content-Disposition"] = f'attachment; filename="headshots-{order.uuid}.zip"'
+    suffix = "-favourites" if favourites_only else ""
+    response["Content-Disposition"] = f'attachment; filename="headshots-{order.uuid}{suffix}.zip"'
     return response
+
+
+@login_required
+@require_POST
+@rate_limit(per_user="RATE_LIMIT_FEEDBACK")
+def headshot_favourite(
+    request: SignedInRequest, order_uuid: UUID, headshot_id: int
+) -> HttpResponseBase:
+    """Mark or unmark a favourite; htmx gets the new button (and the new download link)."""
+    order = get_order_for_user(request, order_uuid)
+    headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
+    value = request.POST.get("favourite")
+    if value not in ("0", "1"):
+        return HttpResponseBadRequest(_("Say whether this headshot is a favourite (1 or 0)."))
+    feedback.favourite_set(headshot=headshot, favourite=value == "1")
+    if request.headers.get("HX-Request"):
+        context = {
+            "order": order,
+            "headshot": headshot,
+            "favourite_count": order.headshots.filter(is_favourite=True).count(),
+            "swap_download_link": True,
+        }
+        return render(request, "training/_favourite.html", context)
+    return redirect(f"{order.get_absolute_url()}#headshot-{headshot.pk}")
+
+
+@login_required
+@require_POST
+@rate_limit(per_user="RATE_LIMIT_FEEDBACK")
+def order_rating(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
+    """Rate a finished order from 1 to 5, with an optional comment."""
+    order = get_order_for_user(request, order_uuid)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        context = order_context(order, rating_form=form)
+        return render(request, "training/order_detail.html", context, status=422)
+    try:
+        feedback.order_rate(
+            order=order, stars=form.cleaned_data["stars"], comment=form.cleaned_data["comment"]
+        )
+    except feedback.RatingRefused as refused:
+        messages.error(request, str(refused))
+        return redirect(order)
+    messages.success(request, _("Thank you for your rating."))
+    return redirect(f"{order.get_absolute_url()}#rating")
 
 
 @login_required

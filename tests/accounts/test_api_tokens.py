@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -81,3 +82,14 @@ def test_it_recognises_no_made_up_token(alice: User) -> None:
     assert user_for_token("hs_" + "A" * 43) is None
     assert user_for_token("Bearer something") is None
     assert user_for_token("") is None
+
+
+@pytest.mark.django_db
+def test_the_page_shows_how_to_use_a_token(client: Client, alice: User, settings: Any) -> None:
+    settings.SITE_URL = "https://headshots.example.com"
+    client.force_login(alice)
+
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "curl -X POST https://headshots.example.com/api/replicate/train-model" in page
+    assert 'href="https://headshots.example.com/api/openapi.json"' in page

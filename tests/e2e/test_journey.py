@@ -74,6 +74,17 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
         carols.click("text=Descargar todos")
     archive = zipfile.ZipFile(io.BytesIO(Path(everything.value.path()).read_bytes()))
     assert len(archive.namelist()) == 4
+    second = carols.locator("#order-live .gallery .favourite-toggle").nth(1)
+    second.click()
+    expect(second).to_have_attribute("aria-pressed", "true")  # swapped in place by htmx
+    with carols.expect_download() as favourites:
+        carols.click("#favourites-download a")
+    archive = zipfile.ZipFile(io.BytesIO(Path(favourites.value.path()).read_bytes()))
+    assert archive.namelist() == ["headshot-1-2.webp"]
+    carols.check("#rating input[value='5']")
+    carols.fill("#rating textarea", "¡Me encantan!")
+    carols.click("#rating button[type=submit]")
+    expect(carols.locator("#rating")).to_contain_text("5 de 5 estrellas")
 
     image_link = carols.locator("#order-live .gallery img").first.get_attribute("src")
     bobs = signed_in_context(browser, live_server, bob).new_page()
