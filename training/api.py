@@ -70,6 +70,8 @@ def upload_put(request: HttpRequest, user_id: str, upload_id: str) -> HttpRespon
         size = zip_uploads.local_upload_store(name=name, read=request.read, length=length)
     except zip_uploads.UploadTooLarge:
         raise zip_too_large() from None
+    except zip_uploads.StorageUnavailable:
+        raise storage_unavailable() from None
     except zip_uploads.UploadExists:
         raise ApiError(
             409,
@@ -95,6 +97,16 @@ def announced_length(request: HttpRequest) -> int:
             stage="upload",
         )
     return length
+
+
+def storage_unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "unavailable",
+        _("We could not store or read your ZIP just now. Nothing was charged: try again."),
+        stage="upload",
+        headers={"Retry-After": "60"},
+    )
 
 
 def zip_too_large() -> ApiError:
@@ -135,6 +147,10 @@ def train_model(request: ApiRequest) -> HttpResponse:
         )
     except zip_uploads.UploadTooLarge:
         raise zip_too_large() from None
+    except zip_uploads.UploadNotUsable:
+        raise upload_not_found() from None
+    except zip_uploads.StorageUnavailable:
+        raise storage_unavailable() from None
     except OrderRefused as refusal:
         raise order_refused(refusal) from None
     order_id = created.order.pk
@@ -147,15 +163,11 @@ def train_model(request: ApiRequest) -> HttpResponse:
 def usable_upload(zip_url: str, request: ApiRequest) -> str:
     try:
         return zip_uploads.upload_name_from_url(zip_url, user=request.user)
+    except zip_uploads.StorageUnavailable:
+        raise storage_unavailable() from None
     except zip_uploads.UploadNotUsable as refusal:
         if refusal.code == "not_found":
-            raise ApiError(
-                404,
-                "upload_not_found",
-                _("There is no upload of yours at this zipUrl (it may have expired or been used)."),
-                detail=_("Upload the ZIP again: POST /api/uploads, then PUT it to uploadUrl."),
-                stage="upload",
-            ) from None
+            raise upload_not_found() from None
         raise ApiError(
             422,
             "zip_url_not_accepted",
@@ -163,6 +175,16 @@ def usable_upload(zip_url: str, request: ApiRequest) -> str:
             detail=_("We never download from other addresses."),
             stage="upload",
         ) from None
+
+
+def upload_not_found() -> ApiError:
+    return ApiError(
+        404,
+        "upload_not_found",
+        _("There is no upload of yours at this zipUrl (it may have expired or been used)."),
+        detail=_("Upload the ZIP again: POST /api/uploads, then PUT it to uploadUrl."),
+        stage="upload",
+    )
 
 
 def order_refused(refusal: OrderRefused) -> ApiError:

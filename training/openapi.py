@@ -108,7 +108,7 @@ def paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": json_response("The ZIP is stored", "StoredUpload"),
-                    **error_responses("403", "404", "405", "409", "411", "413"),
+                    **error_responses("403", "404", "405", "409", "411", "413", "503"),
                 },
             }
         },

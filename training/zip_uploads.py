@@ -23,10 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -46,6 +48,7 @@ URL_PATH = re.compile(
 )
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
+CLAIM_SECONDS = 24 * 3600  # longer than any upload URL lives
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class UploadNotUsable(Exception):
 
 class UploadTooLarge(Exception):
     """The uploaded object is larger than MAX_ZIP_MB."""
+
+
+class StorageUnavailable(Exception):
+    """The storage failed while an upload was written or read; nothing of it was kept."""
 
 
 def max_zip_bytes() -> int:
@@ -145,11 +152,21 @@ def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) 
                 break
         copy.flush()
         copy.seek(0)
-        saved = default_storage.save(name, File(copy, name=name))
+        saved = save_quietly(name, copy)
     if saved != name:  # never expected (exists() was checked); never leave a stray copy
         default_storage.delete(saved)
         raise UploadExists
     return copied
+
+
+def save_quietly(name: str, content: IO[bytes]) -> str:
+    """Save under `name`; on any storage failure leave nothing there and say so."""
+    try:
+        return default_storage.save(name, File(content, name=name))
+    except Exception as error:  # any backend, any failure
+        logger.exception("could not store the upload %s", name)
+        upload_delete(name)
+        raise StorageUnavailable(str(error)) from error
 
 
 def temporary_folder() -> Path:
@@ -184,7 +201,11 @@ def upload_name_from_url(zip_url: object, *, user: User) -> str:
     if int(match["user_id"]) != user.pk:
         raise UploadNotUsable("not_found")
     name = upload_name(user_id=user.pk, upload_id=match["upload_id"])
-    if not default_storage.exists(name):
+    try:
+        found = default_storage.exists(name)
+    except Exception as error:  # the storage is down: not the caller's fault
+        raise StorageUnavailable(str(error)) from error
+    if not found:
         raise UploadNotUsable("not_found")
     return name
 
@@ -192,14 +213,27 @@ def upload_name_from_url(zip_url: object, *, user: User) -> str:
 @contextmanager
 def upload_copied(name: str) -> Iterator[Path]:
     """A local copy of the upload, for the ZIP checks; the upload itself is deleted on exit,
-    whatever happened, and so is the copy."""
+    whatever happened, and so is the copy.
+
+    The upload is claimed first in the shared cache (an atomic add), so that two simultaneous
+    calls with the same zipUrl cannot both order from it: the second finds it "not found".
+    """
+    if not cache.add(f"zip-upload-claimed:{name}", True, timeout=CLAIM_SECONDS):
+        raise UploadNotUsable("not_found")
     folder = Path(tempfile.mkdtemp(prefix="api-zip-", dir=temporary_folder()))
     try:
-        if default_storage.size(name) > max_zip_bytes():
-            raise UploadTooLarge
         path = folder / "upload.zip"
-        with default_storage.open(name, "rb") as source, path.open("wb") as copy:
-            shutil.copyfileobj(source, copy, CHUNK)
+        try:
+            too_large = default_storage.size(name) > max_zip_bytes()
+            if not too_large:
+                with default_storage.open(name, "rb") as source, path.open("wb") as copy:
+                    shutil.copyfileobj(source, copy, CHUNK)
+        except FileNotFoundError:  # a simultaneous call with the same zipUrl took it first
+            raise UploadNotUsable("not_found") from None
+        except Exception as error:  # the storage is down: not the caller's fault
+            raise StorageUnavailable(str(error)) from error
+        if too_large:
+            raise UploadTooLarge
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)

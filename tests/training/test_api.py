@@ -20,7 +20,7 @@ from django.test import Client
 from accounts.credits import credit_balance, credits_grant
 from accounts.models import User
 from accounts.tokens import token_create, token_revoke
-from tests.conftest import wait_for
+from tests.conftest import make_user, run_twice_at_once, wait_for
 from tests.training.conftest import leftovers
 from tests.training.zipfiles import (
     bomb_zip,
@@ -565,3 +565,60 @@ def test_an_api_order_is_trained_and_its_headshots_made(
     assert final["headshots"] == 2 * 2
     assert credit_balance(dora) == 0
     assert not default_storage.exists(upload_name(slot["zipUrl"]))
+
+
+@pytest.mark.django_db
+def test_a_storage_that_fails_answers_503_and_keeps_nothing(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path, unwritable_storage: None
+) -> None:
+    slot = new_slot(client, token_of(alice))
+    put = urlsplit(slot["uploadUrl"])
+
+    response = client.put(
+        f"{put.path}?{put.query}", good_zip(tmp_path), content_type="application/zip"
+    )
+
+    assert response.status_code == 503
+    assert_error_shape(response.json(), "unavailable")
+    assert response["Retry-After"] == "60"
+    assert leftovers(temp_dir) == []
+
+
+@pytest.mark.django_db
+def test_too_many_orders_at_once_is_429(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path, settings: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 0
+    settings.MAX_ACTIVE_ORDERS_PER_USER = 1
+    secret = token_of(alice)
+    assert train(client, secret, upload(client, secret, good_zip(tmp_path))).status_code == 201
+    zip_url = upload(client, secret, good_zip(tmp_path))
+
+    response = train(client, secret, zip_url)
+
+    assert response.status_code == 429
+    assert_error_shape(response.json(), "active_orders")
+    assert not default_storage.exists(upload_name(zip_url))
+    assert HeadshotModel.objects.count() == 1
+
+
+def test_two_simultaneous_orders_from_one_upload_make_one_order(
+    alice_committed: tuple[User, str], tmp_path: Path, temp_dir: Path, settings: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 0
+    settings.MAX_ACTIVE_ORDERS_PER_USER = 5
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    user, secret = alice_committed
+    zip_url = upload(Client(), secret, good_zip(tmp_path))
+
+    outcomes = run_twice_at_once(lambda: str(train(Client(), secret, zip_url).status_code))
+
+    assert outcomes == ["201", "404"]
+    assert HeadshotModel.objects.filter(user=user).count() == 1
+
+
+@pytest.fixture
+def alice_committed(transactional_db: None) -> tuple[User, str]:
+    """A person and her token, committed, for requests made from other threads."""
+    user = make_user("alice.threads@example.com")
+    return user, token_of(user)
