@@ -45,6 +45,11 @@ def _isolated_settings(settings: Any, tmp_path: Path) -> None:
 @pytest.fixture
 def unwritable_storage(settings: Any, tmp_path: Path) -> None:
     """Local storage whose folder cannot exist (a file stands in its place): every write fails."""
+    break_storage(settings, tmp_path)
+
+
+def break_storage(settings: Any, tmp_path: Path) -> None:
+    """From now on, the default storage fails every write and listing (see unwritable_storage)."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the media folder should be")
     settings.STORAGES = {

@@ -39,7 +39,12 @@ REFUSAL_STATUS = {
 @rate_limit(per_user="RATE_LIMIT_UPLOADS")
 def upload_create(request: ApiRequest) -> HttpResponse:
     """A short-lived URL to PUT one ZIP to, and the zipUrl that names it afterwards."""
-    slot = zip_uploads.upload_slot_create(user=request.user)
+    try:
+        slot = zip_uploads.upload_slot_create(user=request.user)
+    except zip_uploads.TooManyPendingUploads:
+        raise too_many_pending() from None
+    except zip_uploads.StorageUnavailable:
+        raise storage_unavailable() from None
     body = {
         "uploadUrl": slot.upload_url,
         "method": "PUT",
@@ -72,6 +77,8 @@ def upload_put(request: HttpRequest, user_id: str, upload_id: str) -> HttpRespon
         raise zip_too_large() from None
     except zip_uploads.StorageUnavailable:
         raise storage_unavailable() from None
+    except zip_uploads.TooManyPendingUploads:
+        raise too_many_pending() from None
     except zip_uploads.UploadExists:
         raise ApiError(
             409,
@@ -97,6 +104,17 @@ def announced_length(request: HttpRequest) -> int:
             stage="upload",
         )
     return length
+
+
+def too_many_pending() -> ApiError:
+    return ApiError(
+        429,
+        "too_many_uploads",
+        _("You have %(count)d uploaded ZIPs that no order used yet.")
+        % {"count": zip_uploads.MAX_PENDING_UPLOADS},
+        detail=_("Order from one of them; unused uploads are deleted after a day."),
+        stage="upload",
+    )
 
 
 def storage_unavailable() -> ApiError:

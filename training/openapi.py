@@ -74,7 +74,7 @@ def paths() -> dict[str, Any]:
                 "summary": "A short-lived URL to upload one ZIP to",
                 "responses": {
                     "201": json_response("Where and how to PUT the ZIP", "UploadSlot"),
-                    **error_responses("401", "403", "405", "429"),
+                    **error_responses("401", "403", "405", "429", "503"),
                 },
             }
         },
@@ -108,7 +108,7 @@ def paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": json_response("The ZIP is stored", "StoredUpload"),
-                    **error_responses("403", "404", "405", "409", "411", "413", "503"),
+                    **error_responses("403", "404", "405", "409", "411", "413", "429", "503"),
                 },
             }
         },

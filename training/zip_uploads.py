@@ -49,6 +49,8 @@ URL_PATH = re.compile(
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
 CLAIM_SECONDS = 24 * 3600  # longer than any upload URL lives
+# Uploaded ZIPs a person may hold without ordering from them: storage is not a free locker.
+MAX_PENDING_UPLOADS = 5
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ class UploadTooLarge(Exception):
     """The uploaded object is larger than MAX_ZIP_MB."""
 
 
+class TooManyPendingUploads(Exception):
+    """The person already holds MAX_PENDING_UPLOADS uploaded ZIPs that no order used."""
+
+
 class StorageUnavailable(Exception):
     """The storage failed while an upload was written or read; nothing of it was kept."""
 
@@ -96,6 +102,7 @@ def uses_s3() -> bool:
 
 def upload_slot_create(*, user: User) -> UploadSlot:
     """A new slot for one ZIP, valid for UPLOAD_URL_TTL_SECONDS."""
+    refuse_if_too_many_pending(user.pk)
     ttl = settings.UPLOAD_URL_TTL_SECONDS
     name = upload_name(user_id=user.pk, upload_id=uuid.uuid4().hex)
     if uses_s3():
@@ -115,6 +122,18 @@ def upload_slot_create(*, user: User) -> UploadSlot:
         expires_at=timezone.now() + timedelta(seconds=ttl),
         max_bytes=max_zip_bytes(),
     )
+
+
+def refuse_if_too_many_pending(user_id: int) -> None:
+    """Raise TooManyPendingUploads when the person's unused uploads reached the cap."""
+    try:
+        _folders, files = default_storage.listdir(f"{PREFIX}/{user_id}")
+    except FileNotFoundError:
+        return
+    except Exception as error:  # the storage is down: not the caller's fault
+        raise StorageUnavailable(str(error)) from error
+    if len(files) >= MAX_PENDING_UPLOADS:
+        raise TooManyPendingUploads
 
 
 def local_upload_allowed(*, name: str, token: str) -> bool:
@@ -142,6 +161,7 @@ def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) 
         raise UploadTooLarge
     if default_storage.exists(name):
         raise UploadExists
+    refuse_if_too_many_pending(int(name.split("/")[1]))
     folder = temporary_folder()
     with tempfile.NamedTemporaryFile(dir=folder, prefix="api-upload-", suffix=".zip") as copy:
         copied = 0
