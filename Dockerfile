@@ -9,4 +9,5 @@ RUN python manage.py compile_translations && python manage.py collectstatic --no
 RUN useradd --system --uid 1000 headshots && mkdir -p /app/media && chown headshots /app/media
 USER headshots
 EXPOSE 8000
-CMD ["gunicorn", "headshots.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Threads, timeouts and the redacted access log: deploy/gunicorn.conf.py (compose's web runs it too).
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py"]

@@ -7,6 +7,9 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
+from typing import Any
+
+from gunicorn.glogging import Logger as GunicornBaseLogger  # type: ignore[import-untyped]
 
 # Things that must never reach a log line, whatever code wrote it.
 SECRET_PATTERNS = [
@@ -16,6 +19,8 @@ SECRET_PATTERNS = [
     # Query strings of signed URLs (S3 presigned, our own file links) carry the signature.
     (re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*"), r"\1?[redacted]"),
     (re.compile(r"([?&]t=)[^\s&\"']+"), r"\1[redacted]"),
+    # The request line of an access log (runserver's `"PUT /api/uploads/x?t=... HTTP/1.1"`).
+    (re.compile(r"(\b[A-Z]+ /[^\s?\"']*)\?[^\s\"']*"), r"\1?[redacted]"),
 ]
 CONTEXT_FIELDS = ("order", "stage", "duration", "status")
 
@@ -51,3 +56,13 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+class GunicornLogger(GunicornBaseLogger):
+    """gunicorn's logger with the same scrubbing as ours, on its access and error lines."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.access_log, self.error_log):
+            if not any(isinstance(each, RedactSecrets) for each in log.filters):
+                log.addFilter(RedactSecrets())

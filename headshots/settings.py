@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.utils.csp import CSP
 
+from headshots.client_ip import parse_trusted_proxies
 from headshots.environment import (
     SettingsError,
     read_bool,
@@ -117,6 +118,14 @@ _cache_url = read_optional("CACHE_URL") or REDIS_URL or "locmemcache://"
 CACHES = {"default": read_cache("CACHE_URL", _cache_url)}
 
 # --- Rate limits (django-ratelimit, on the shared cache) and quotas ------------------------
+# Proxies whose X-Forwarded-For names the visitor (headshots/client_ip.py): a number of proxies
+# in front, or their addresses and CIDRs. Empty: the connecting address is the visitor.
+TRUSTED_PROXIES = read_list("TRUSTED_PROXIES", [])
+try:
+    parse_trusted_proxies(TRUSTED_PROXIES)
+except ValueError as _error:
+    raise SettingsError(f"TRUSTED_PROXIES={','.join(TRUSTED_PROXIES)!r}: {_error}.") from None
+RATELIMIT_IP_META_KEY = "headshots.client_ip.client_ip"
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "headshots.views.rate_limited"
 RATE_LIMIT_ORDERS = read_str("RATE_LIMIT_ORDERS", "5/h")
@@ -125,6 +134,8 @@ RATE_LIMIT_DOWNLOADS = read_str("RATE_LIMIT_DOWNLOADS", "60/h")
 RATE_LIMIT_CHANGES = read_str("RATE_LIMIT_CHANGES", "30/h")
 RATE_LIMIT_UPLOADS = read_str("RATE_LIMIT_UPLOADS", "20/h")
 RATE_LIMIT_FEEDBACK = read_str("RATE_LIMIT_FEEDBACK", "300/h")
+RATE_LIMIT_ADMIN_LOGIN = read_str("RATE_LIMIT_ADMIN_LOGIN", "10/h")  # per account tried
+RATE_LIMIT_ADMIN_LOGIN_PER_IP = read_str("RATE_LIMIT_ADMIN_LOGIN_PER_IP", "30/h")
 TRAINING_COOLDOWN_MINUTES = read_int("TRAINING_COOLDOWN_MINUTES", 10)
 MAX_ACTIVE_ORDERS_PER_USER = read_int("MAX_ACTIVE_ORDERS_PER_USER", 2, minimum=1)
 STORAGE_QUOTA_MB = read_int("STORAGE_QUOTA_MB", 500, minimum=1)
@@ -194,6 +205,9 @@ PHOTOS_MIN = read_int("PHOTOS_MIN", 4, minimum=1)
 PHOTOS_MAX = read_int("PHOTOS_MAX", 20, minimum=1)
 PHOTO_MAX_MB = read_int("PHOTO_MAX_MB", 20, minimum=1)
 PHOTOS_TOTAL_MAX_MB = read_int("PHOTOS_TOTAL_MAX_MB", 100, minimum=1)
+# Pixels decoding one order's photos may make, read from their headers before any is decoded
+# (JPEGs count at their shrink-on-load size): a few KB of PNG can declare 49 megapixels.
+PHOTOS_TOTAL_MAX_MEGAPIXELS = read_int("PHOTOS_TOTAL_MAX_MEGAPIXELS", 400, minimum=1)
 PHOTO_MIN_SIDE = read_int("PHOTO_MIN_SIDE", 512, minimum=64)
 TRAINING_IMAGE_SIDE = read_int("TRAINING_IMAGE_SIDE", 1536, minimum=256)
 MAX_ZIP_MB = read_int("MAX_ZIP_MB", 100, minimum=1)
@@ -236,6 +250,12 @@ if REPLICATE_USES_EMULATOR:
     REPLICATE_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's fixed, public token
 REPLICATE_OWNER = read_str("REPLICATE_OWNER", "headshots")
 REPLICATE_WEBHOOK_SECRET = read_optional("REPLICATE_WEBHOOK_SECRET")
+# The only hosts output images are downloaded from (https; `*.` for subdomains); the emulator's
+# own address is added when it is in use (training/outputs.py).
+REPLICATE_OUTPUT_HOSTS = [
+    host.lower()
+    for host in read_list("REPLICATE_OUTPUT_HOSTS", ["replicate.delivery", "*.replicate.delivery"])
+]
 REPLICATE_TRAINER = "ostris/flux-dev-lora-trainer"
 REPLICATE_TRAINER_VERSION = read_str(
     "REPLICATE_TRAINER_VERSION", "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844497"
@@ -362,6 +382,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Monitoring ---------------------------------------------------------------------------
 # `/metrics` (Prometheus) answers only with `Authorization: Bearer METRICS_TOKEN`; off when unset.
 METRICS_TOKEN = read_optional("METRICS_TOKEN")
+# `/healthz` answers anyone: each part's answer is reused this long, so a flood of probes costs
+# one database query, cache round trip and storage HEAD per window (headshots/health.py).
+HEALTHZ_CACHE_SECONDS = read_int("HEALTHZ_CACHE_SECONDS", 10)
 
 # --- Logging ------------------------------------------------------------------------------
 # JSON lines in production (one object per line, with order, stage, duration), text locally.
@@ -382,4 +405,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": read_str("LOG_LEVEL", "INFO").upper()},
+    # runserver's request lines, through the redacting handler (upload URLs carry `?t=...`).
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

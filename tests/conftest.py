@@ -17,8 +17,10 @@ from typing import Any
 import boto3
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from moto.server import ThreadedMotoServer
 
 from accounts.models import User
@@ -40,6 +42,7 @@ def _isolated_settings(settings: Any, tmp_path: Path) -> None:
     }
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     cache.clear()  # rate-limit counters must not leak from one test into the next
+    translation.activate(settings.LANGUAGE_CODE)  # nor the language a request left active
 
 
 @pytest.fixture
@@ -65,6 +68,17 @@ def make_user(email: str, *, language: str = "es", **extra: Any) -> User:
     """A person with a verified e-mail address, as after a completed sign-up."""
     user = User.objects.create_user(email=email, language=language, **extra)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def make_staff(email: str, *permissions: str, **extra: Any) -> User:
+    """A staff member (not a superuser) holding exactly these "app_label.codename" permissions."""
+    user = make_user(email, is_staff=True, **extra)
+    for permission in permissions:
+        app_label, codename = permission.split(".", 1)
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
     return user
 
 
@@ -193,14 +207,17 @@ def wait_for(condition: Any, *, timeout: float = 20.0) -> Any:
 
 
 def run_twice_at_once(attempt: Any) -> list[str]:
-    """Run `attempt` in two threads released together; return their outcomes, sorted.
+    """Run `attempt` in two threads released together; return their outcomes, sorted."""
+    return sorted(run_at_once(attempt, times=2))
 
-    Each thread closes its own database connection, as a separate web worker would.
-    """
+
+def run_at_once(attempt: Any, *, times: int) -> list[Any]:
+    """Run `attempt` in `times` threads released together; return their outcomes in order of
+    arrival (each thread closes its own database connection, as a separate web worker would)."""
     import threading
 
-    outcomes: list[str] = []
-    barrier = threading.Barrier(2)
+    outcomes: list[Any] = []
+    barrier = threading.Barrier(times)
 
     def run() -> None:
         barrier.wait()
@@ -209,9 +226,9 @@ def run_twice_at_once(attempt: Any) -> list[str]:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(times)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return sorted(outcomes)
+    return outcomes

@@ -1,11 +1,16 @@
 """docker-compose.yml: every service a one-host deployment needs, cron running both periodic
-commands, and every variable it reads documented in .env.example."""
+commands, every variable it reads documented in .env.example, no secret with a default, and
+nothing published to the network but the proxy's port."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +20,20 @@ from tests.conftest import PROJECT_DIR
 
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_DIR / ".env.example"
+# Stand-in values for every secret, to check the file (CI: `docker-compose --env-file ... config`).
+COMPOSE_ENV = PROJECT_DIR / "tests" / "fixtures" / "compose.env"
+SECRETS = (
+    "SECRET_KEY",
+    "POSTGRES_PASSWORD",
+    "MINIO_ROOT_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "METRICS_TOKEN",
+    "REPLICATE_API_TOKEN",
+    "REPLICATE_WEBHOOK_SECRET",
+)
+needs_compose = pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose is not here"
+)
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error} and $NAME, but not the escaped $$.
 VARIABLE = re.compile(r"(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -34,7 +53,8 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
 
 def test_it_has_every_service_of_a_one_host_deployment() -> None:
     services = compose()["services"]
-    expected = {"web", "worker", "cron", "postgres", "redis", "minio", "minio-bucket", "mailpit"}
+    expected = {"proxy", "web", "worker", "cron", "postgres", "redis", "minio", "minio-bucket"}
+    expected |= {"mailpit", "clamav"}
     assert expected <= set(services)
     assert "gunicorn" in command_text(services["web"])
     assert "manage.py run_worker" in command_text(services["worker"])
@@ -80,14 +100,121 @@ def test_every_variable_compose_reads_is_in_env_example() -> None:
     assert used - listed == set()
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not here")
-def test_docker_compose_accepts_the_file_with_env_example() -> None:
-    result = subprocess.run(
-        ["docker-compose", "--env-file", str(ENV_EXAMPLE), "config", "--quiet"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def run_config(env_file: Path, *, without: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` with the given env file, one variable optionally left blank."""
+    lines = env_file.read_text().splitlines()
+    kept = [line for line in lines if not (without and line.startswith(f"{without}="))]
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as env:
+        env.write("\n".join(kept) + "\n")
+        env.flush()
+        return subprocess.run(
+            ["docker-compose", "--env-file", env.name, "config"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={key: value for key, value in os.environ.items() if key not in SECRETS},
+        )
+
+
+def published(config: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Each service's published ports as (host address, host port); "" is every address."""
+    ports: dict[str, list[tuple[str, str]]] = {}
+    for name, service in config["services"].items():
+        for port in service.get("ports") or []:
+            if isinstance(port, dict):
+                entry = (str(port.get("host_ip") or ""), str(port["published"]))
+            else:
+                parts = str(port).split("/")[0].split(":")
+                entry = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0])
+            ports.setdefault(name, []).append(entry)
+    return ports
+
+
+@needs_compose
+def test_docker_compose_accepts_the_file_once_the_secrets_are_set() -> None:
+    result = run_config(COMPOSE_ENV)
+
     assert result.returncode == 0, result.stderr
+
+
+@needs_compose
+def test_docker_compose_refuses_env_example_until_its_secrets_are_set() -> None:
+    result = run_config(ENV_EXAMPLE)
+
+    assert result.returncode != 0
+    assert "set SECRET_KEY in .env" in result.stderr
+
+
+@needs_compose
+@pytest.mark.parametrize("secret", SECRETS)
+def test_docker_compose_refuses_to_start_without_each_secret(secret: str) -> None:
+    result = run_config(COMPOSE_ENV, without=secret)
+
+    assert result.returncode != 0
+    assert f"set {secret} in .env" in result.stderr
+
+
+def test_env_example_holds_no_secret_value() -> None:
+    values = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", ENV_EXAMPLE.read_text(), re.M))
+
+    assert {name: values[name] for name in SECRETS} == dict.fromkeys(SECRETS, "")
+
+
+@needs_compose
+def test_it_publishes_only_the_proxy_to_the_network() -> None:
+    result = run_config(COMPOSE_ENV)
+    ports = published(yaml.safe_load(result.stdout))
+
+    assert ports.pop("proxy") == [("", "8000")]
+    assert "minio" in ports  # its console, for the operator on the host...
+    assert all(host == "127.0.0.1" for each in ports.values() for host, _ in each)  # ...only
+    assert {"web", "postgres", "redis", "clamav"}.isdisjoint(ports)
+
+
+def test_every_image_is_pinned_to_a_version() -> None:
+    for name, service in compose()["services"].items():
+        image = service.get("image", "")
+        if name in {"web", "worker", "cron"}:
+            assert image == "headshots:latest"  # built from the Dockerfile here
+            continue
+        name_part, _, tag = image.rpartition(":")
+        assert name_part, (name, image)
+        assert tag != "latest", (name, image)
+        assert re.search(r"\d", tag), (name, image)
+
+
+def test_web_runs_the_dockerfiles_gunicorn_configuration() -> None:
+    web = command_text(compose()["services"]["web"])
+    cmd = next(
+        line for line in (PROJECT_DIR / "Dockerfile").read_text().splitlines()
+        if line.startswith("CMD ")
+    )  # fmt: skip
+
+    assert "exec gunicorn -c deploy/gunicorn.conf.py" in web
+    assert json.loads(cmd[4:]) == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    assert "--workers" not in web  # one place for its settings
+
+
+def test_the_proxy_buffers_requests_up_to_the_apps_limit() -> None:
+    proxy = compose()["services"]["proxy"]
+    template = (PROJECT_DIR / "deploy" / "nginx.conf.template").read_text()
+
+    assert "PROXY_BODY_MAX_MB=$$((PHOTOS_TOTAL_MAX_MB + 1))" in command_text(proxy)
+    assert "client_max_body_size ${PROXY_BODY_MAX_MB}m;" in template
+    assert "proxy_request_buffering on;" in template
+    assert "client_body_timeout" in template
+    assert "client_header_timeout" in template
+    assert "location /${PROXY_BUCKET}/" in template  # browsers reach the bucket through it
+    assert "$request " not in template  # no query strings in its log...
+    assert "$request_uri" not in template
+    assert "$http_referer" not in template  # ...nor a Referer that may hold one
+
+
+def test_the_app_scans_photos_with_the_clamav_service() -> None:
+    services = compose()["services"]
+
+    assert services["clamav"]["image"].startswith("clamav/clamav:")
+    for name in ("web", "worker"):
+        assert environment(services[name])["CLAMD_URL"] == "${CLAMD_URL:-tcp://clamav:3310}"

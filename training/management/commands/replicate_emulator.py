@@ -1,8 +1,10 @@
 """Run the local Replicate emulator in the foreground until Ctrl-C.
 
 This is what `REPLICATE_API_TOKEN` unset means on a laptop: the app talks to this process instead
-of api.replicate.com. It prints what to put in the environment (base URL, token, webhook secret);
-a fixed secret can be given so webhooks verify across restarts.
+of api.replicate.com. It prints what to put in the environment (base URL, token), never the
+webhook secret: the app fetches that from the emulator as it does from Replicate, and a secret
+printed to a console ends up in logs. A fixed secret can be given so webhooks verify across
+restarts.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ class Command(BaseCommand):
         emulator.start()
         self.stdout.write(f"REPLICATE_BASE_URL={emulator.base_url}")
         self.stdout.write(f"REPLICATE_API_TOKEN={emulator.token}")
-        self.stdout.write(f"REPLICATE_WEBHOOK_SECRET={emulator.webhook_secret}")
         self.stdout.flush()
         try:
             emulator.serve_forever()
