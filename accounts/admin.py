@@ -1,9 +1,16 @@
-"""The user model and the credit ledger in the staff console."""
+"""The user model, the credit ledger and e-mail addresses in the staff console.
+
+Granting credits, by the action or by a ledger line added by hand, needs the `grant_credits`
+permission; marking an address verified needs "change e-mail address". A staff member who may
+only look is offered none of these and can forge none.
+"""
 
 from __future__ import annotations
 
 from typing import cast
 
+from allauth.account import admin as allauth_admin
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -55,7 +62,12 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     actions = ("grant_credits",)
 
-    @admin.action(description=_("Grant credits to the selected users"))
+    def has_grant_credits_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.grant_credits")
+
+    @admin.action(
+        description=_("Grant credits to the selected users"), permissions=["grant_credits"]
+    )
     def grant_credits(
         self, request: HttpRequest, queryset: QuerySet[User]
     ) -> TemplateResponse | None:
@@ -107,6 +119,12 @@ class CreditMovementAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     fields = ("user", "amount", "reason")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """A line added here is a grant, so it needs the right to grant credits as well."""
+        return super().has_add_permission(request) and request.user.has_perm(
+            "accounts.grant_credits"
+        )
+
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
@@ -118,3 +136,18 @@ class CreditMovementAdmin(admin.ModelAdmin):
         obj.kind = CreditMovement.Kind.GRANT
         obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+admin.site.unregister(EmailAddress)  # allauth's own admin lets anyone who can look verify
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(allauth_admin.EmailAddressAdmin):
+    """allauth's e-mail addresses, with "mark verified" only for staff who may change them."""
+
+    @admin.action(
+        description=allauth_admin.EmailAddressAdmin.make_verified.short_description,
+        permissions=["change"],
+    )
+    def make_verified(self, request: HttpRequest, queryset: QuerySet[EmailAddress]) -> None:
+        super().make_verified(request, queryset)

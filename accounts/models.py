@@ -59,6 +59,8 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Staff actions that no built-in permission describes (see docs/operations.md).
+        permissions = (("grant_credits", _("Can grant credits")),)
 
     def __str__(self) -> str:
         return self.email

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from accounts import views as accounts_views
+from accounts.admin_login import admin_login
 from headshots import views
 from training import api, dashboard
 from training.webhooks import replicate_webhook
@@ -35,6 +36,7 @@ urlpatterns = [
     re_path(r"^api/", api.unknown),
     path("webhooks/replicate/", replicate_webhook, name="replicate_webhook"),
     path("admin/dashboard/", dashboard.dashboard, name="staff_dashboard"),
+    path("admin/login/", admin_login),  # before the admin's own: limited per account and IP
     path("metrics", dashboard.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]

@@ -3,7 +3,9 @@
 Every action calls the stage function a person's own request would (`trainings.order_retry`,
 `trainings.order_cancel`, `orders.order_delete`, `credits_refund_order`) and enqueues its
 follow-ups, so staff go through the same state machine and clean-up as everybody else. State
-fields are read-only here: the state machine owns them.
+fields are read-only here: the state machine owns them. Each action needs its own permission
+(`retry_order`, `cancel_order`, `refund_order`, and the built-in `delete` for deleting with
+files): a staff member who may only look is offered none and can forge none.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Part of the order: whoever may view the order sees its history, nobody else."""
+        order_admin = self.admin_site.get_model_admin(self.parent_model)
+        return bool(order_admin.has_view_permission(request, obj))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -158,6 +165,19 @@ class HeadshotModelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a bare row delete would leave files and the model on Replicate behind
 
+    def has_delete_with_files_permission(self, request: HttpRequest) -> bool:
+        """The built-in "delete order" permission, spent on the only delete that cleans up."""
+        return request.user.has_perm("training.delete_headshotmodel")
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("training.retry_order")
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("training.cancel_order")
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("training.refund_order")
+
     @admin.display(description=_("Replicate training"))
     def replicate_training(self, order: HeadshotModel) -> SafeString | str:
         return replicate_link(order.replicate_training_id)
@@ -192,7 +212,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         filename = f"{variant}-{headshot.pk}.{extension}"
         return private_file_response(str(stored.name), filename, download=False)
 
-    @admin.action(description=_("Retry the selected failed orders"))
+    @admin.action(description=_("Retry the selected failed orders"), permissions=["retry"])
     def retry_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
         """Failed orders start again where they can: headshots again, or the training again."""
         retried, impossible = 0, []
@@ -215,7 +235,10 @@ class HeadshotModelAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description=_("Cancel the selected orders (also on Replicate) and refund them"))
+    @admin.action(
+        description=_("Cancel the selected orders (also on Replicate) and refund them"),
+        permissions=["cancel"],
+    )
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
         """Orders in progress stop here and on Replicate; their credit goes back."""
         canceled, finished = 0, []
@@ -237,7 +260,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description=_("Refund the credit of the selected orders"))
+    @admin.action(description=_("Refund the credit of the selected orders"), permissions=["refund"])
     def refund_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
         """Give an order's credit back, at most once per order (the ledger refuses a second)."""
         refunded, nothing = 0, 0
@@ -260,7 +283,10 @@ class HeadshotModelAdmin(admin.ModelAdmin):
             )
             self.message_user(request, message % nothing, messages.WARNING)
 
-    @admin.action(description=_("Delete the selected orders with their files"))
+    @admin.action(
+        description=_("Delete the selected orders with their files"),
+        permissions=["delete_with_files"],
+    )
     def delete_orders_with_files(
         self, request: HttpRequest, queryset: QuerySet[HeadshotModel]
     ) -> TemplateResponse | None:

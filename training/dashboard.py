@@ -6,6 +6,7 @@ import hmac
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -16,9 +17,13 @@ from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, 
 
 
 @staff_member_required
+@permission_required("training.view_headshotmodel", raise_exception=True)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The figures of the last 7 and 30 days, and the people's ratings."""
+    """The figures of the last 7 and 30 days, and the people's ratings.
+
+    Orders, their people and their ratings, so only for staff who may view orders.
+    """
     context = {
         "windows": [window_figures(days) for days in WINDOWS],
         "temporary_bytes": temporary_storage_bytes(),

@@ -126,6 +126,13 @@ class HeadshotModel(models.Model):
         ordering = ("-created_at",)
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        # Staff actions that no built-in permission describes; deleting an order with its
+        # files needs the built-in "delete" (see docs/operations.md).
+        permissions = (
+            ("retry_order", _("Can retry failed orders")),
+            ("cancel_order", _("Can cancel orders")),
+            ("refund_order", _("Can refund orders")),
+        )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.uuid})"

@@ -9,8 +9,21 @@ from django.test import Client
 
 from accounts.credits import credit_balance, credits_grant
 from accounts.models import CreditMovement, User
+from tests.conftest import make_staff
 
 USERS = "/admin/accounts/user/"
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    """A staff member (not a superuser) who may see people and the ledger, and grant credits."""
+    return make_staff(
+        "staff@example.com",
+        "accounts.view_user",
+        "accounts.grant_credits",
+        "accounts.view_creditmovement",
+        "accounts.add_creditmovement",
+    )
 
 
 @pytest.fixture

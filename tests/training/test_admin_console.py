@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.credits import credit_balance, credits_grant, credits_spend_for_order
 from accounts.models import CreditMovement, User
-from tests.conftest import make_user
+from tests.conftest import make_staff
 from tests.training.ordering import emulator_state, place_order, reaches
 from training.models import (
     Headshot,
@@ -34,11 +34,17 @@ from training.models import (
 ORDERS = "/admin/training/headshotmodel/"
 
 
+CONSOLE_PERMISSIONS = (
+    "training.view_headshotmodel", "training.retry_order", "training.cancel_order",
+    "training.refund_order", "training.delete_headshotmodel", "training.view_webhookdelivery",
+)  # fmt: skip
+
+
 @pytest.fixture
 def console(transactional_db: None) -> Client:
-    """A staff member's browser, in English."""
+    """The browser, in English, of a staff member (not a superuser) allowed every order action."""
     client = Client(headers={"Accept-Language": "en"})
-    client.force_login(make_user("staff@example.com", is_staff=True, is_superuser=True))
+    client.force_login(make_staff("staff@example.com", *CONSOLE_PERMISSIONS))
     return client
 
 

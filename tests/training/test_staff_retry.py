@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import User
-from tests.conftest import make_user
+from tests.conftest import make_staff
 from tests.training.ordering import place_order, reaches
 from training.models import HeadshotModel, Stage, Status
 
@@ -18,7 +18,9 @@ from training.models import HeadshotModel, Stage, Status
 @pytest.fixture
 def admin_client(transactional_db: None) -> Client:
     client = Client()
-    client.force_login(make_user("staff@example.com", is_staff=True, is_superuser=True))
+    client.force_login(
+        make_staff("staff@example.com", "training.view_headshotmodel", "training.retry_order")
+    )
     return client
 
 

@@ -1,0 +1,99 @@
+"""Granting credits and verifying addresses need their permissions: looking is not enough."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.test import Client
+
+from accounts.credits import credit_balance
+from accounts.models import CreditMovement, User
+from tests.conftest import make_staff
+
+USERS = "/admin/accounts/user/"
+ADDRESSES = "/admin/account/emailaddress/"
+LEDGER_ADD = "/admin/accounts/creditmovement/add/"
+
+
+def browser(*permissions: str) -> Client:
+    """The browser, in English, of a new staff member holding exactly these permissions."""
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(make_staff(f"staff-{uuid.uuid4().hex[:8]}@example.com", *permissions))
+    return client
+
+
+def grant(client: Client, *users: User) -> Any:
+    data = {
+        "action": "grant_credits", "_selected_action": [user.pk for user in users], "index": "0",
+        "apply": "yes", "amount": "1000", "reason": "free money",
+    }  # fmt: skip
+    return client.post(USERS, data, follow=True)
+
+
+@pytest.mark.django_db
+def test_it_neither_offers_nor_runs_grant_credits_for_a_view_only_staff_member(
+    alice: User, bob: User
+) -> None:
+    viewer = browser("accounts.view_user")
+
+    listing = viewer.get(USERS)
+    response = grant(viewer, alice, bob)
+
+    assert "alice@example.com" in listing.content.decode()
+    assert 'value="grant_credits"' not in listing.content.decode()
+    assert response.status_code == 200
+    assert 'name="amount"' not in response.content.decode()  # nor the intermediate form
+    assert (credit_balance(alice), credit_balance(bob)) == (0, 0)
+    assert not CreditMovement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_grants_credits_with_the_grant_credits_permission(alice: User) -> None:
+    granter = browser("accounts.view_user", "accounts.grant_credits")
+
+    assert 'value="grant_credits"' in granter.get(USERS).content.decode()
+    assert "1 user received 1000 credits." in grant(granter, alice).content.decode()
+    assert credit_balance(alice) == 1000
+
+
+@pytest.mark.django_db
+def test_it_adds_a_ledger_line_by_hand_only_for_staff_who_may_grant_credits(alice: User) -> None:
+    line = {"user": alice.pk, "amount": 5, "reason": "goodwill"}
+    adder = browser("accounts.view_creditmovement", "accounts.add_creditmovement")
+
+    assert adder.get(LEDGER_ADD).status_code == 403
+    assert adder.post(LEDGER_ADD, line).status_code == 403
+    assert credit_balance(alice) == 0
+
+    granter = browser("accounts.add_creditmovement", "accounts.grant_credits")
+    assert granter.post(LEDGER_ADD, line).status_code == 302
+    assert credit_balance(alice) == 5
+
+
+@pytest.fixture
+def unverified(alice: User) -> EmailAddress:
+    return EmailAddress.objects.create(user=alice, email="alice@work.example", verified=False)
+
+
+def verify(client: Client, address: EmailAddress) -> Any:
+    data = {"action": "make_verified", "_selected_action": [address.pk], "index": "0"}
+    return client.post(ADDRESSES, data, follow=True)
+
+
+@pytest.mark.django_db
+def test_it_lets_only_staff_who_may_change_addresses_mark_them_verified(
+    unverified: EmailAddress,
+) -> None:
+    viewer = browser("account.view_emailaddress")
+
+    assert 'value="make_verified"' not in viewer.get(ADDRESSES).content.decode()
+    verify(viewer, unverified)
+    assert not EmailAddress.objects.get(pk=unverified.pk).verified
+
+    editor = browser("account.view_emailaddress", "account.change_emailaddress")
+    assert 'value="make_verified"' in editor.get(ADDRESSES).content.decode()
+    verify(editor, unverified)
+    assert EmailAddress.objects.get(pk=unverified.pk).verified
