@@ -92,6 +92,17 @@ TOO_MANY = _("Upload at most %(maximum)s photos (you sent %(count)s).")
 TOTAL_TOO_BIG = _("The photos add up to more than %(mb)s MB; send fewer or smaller photos.")
 ZIP_TOO_BIG = _("The prepared photos add up to more than %(mb)s MB; send fewer photos.")
 SCANNER_DOWN = _("The virus scanner is not answering, try again later.")
+TOO_MANY_PIXELS_IN_ALL = _(
+    "Together, the photos are too large to process: more than %(megapixels)s million pixels. "
+    "Send fewer photos, or smaller ones: %(side)s pixels on the long side are enough."
+)
+MORE_PROBLEMS = _(
+    "Some files cannot be used, and %(count)s more problems are not listed: "
+    "fix these first, then try again."
+)
+# A refusal lists this many problems and counts the rest: its answer (a page, or the API's
+# JSON) stays a few kilobytes whatever was uploaded.
+MAX_PROBLEMS_LISTED = 20
 
 
 def _interpolate(text: StrPromise | str, params: dict[str, Any]) -> str:
@@ -150,6 +161,7 @@ class PhotoSetRefused(Exception):
     """The set cannot be used; `problems` lists every reason found, photo by photo."""
 
     def __init__(self, problems: list[PhotoProblem], *, retryable: bool = False) -> None:
+        problems = _listed(problems)
         super().__init__("; ".join(str(problem.message) for problem in problems))
         self.problems = problems
         # True when nothing is wrong with the photos and the same upload may succeed later.
@@ -164,6 +176,14 @@ def _refusal(name: str | None, text: StrPromise, **params: Any) -> PhotoProblem:
     return PhotoProblem(photo_name=name, message=message(text, name=name, **params))
 
 
+def _listed(problems: list[PhotoProblem]) -> list[PhotoProblem]:
+    """The first MAX_PROBLEMS_LISTED problems, and a sentence counting the others."""
+    if len(problems) <= MAX_PROBLEMS_LISTED:
+        return problems
+    unlisted = len(problems) - MAX_PROBLEMS_LISTED
+    return [*problems[:MAX_PROBLEMS_LISTED], _refusal(None, MORE_PROBLEMS, count=unlisted)]
+
+
 # --- One photo --------------------------------------------------------------------------------
 
 
@@ -173,12 +193,29 @@ def clean_photo(
     """Check, scan, decode and clean one photo into a new JPEG in `out_dir`.
 
     Raises PhotoRefused (with the reason) or scanning.ScannerUnavailable. Set-level checks
-    (count, total size, duplicates) are the caller's.
+    (count, total size, pixels in all, duplicates) are the caller's.
     """
     with _opened(source) as stream:
-        _check_file_size(stream, name)
-        _scan(stream, name)
-        image = _decode(stream, name)
+        inspect_photo(stream, name=name)
+        return _develop(stream, name=name, out_dir=out_dir)
+
+
+def inspect_photo(stream: IO[bytes], *, name: str) -> int:
+    """Check the file's size, scan it and read its header; return how many pixels decoding
+    it will make (what it costs), so that a set can be refused before anything is decoded.
+
+    Raises PhotoRefused or scanning.ScannerUnavailable.
+    """
+    _check_file_size(stream, name)
+    _scan(stream, name)
+    with _header(stream, name) as opened:
+        return photos.decoded_pixels(opened, settings.TRAINING_IMAGE_SIDE)
+
+
+def _develop(stream: IO[bytes], *, name: str, out_dir: Path) -> CleanedPhoto:
+    """Decode, judge and save an inspected photo."""
+    with _header(stream, name) as opened:
+        image = photos.normalised(opened, settings.TRAINING_IMAGE_SIDE)
     measured = quality.assess(image)
     photo_warnings = _judge(measured, name)
     path, size = _save(image, out_dir)
@@ -237,8 +274,11 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _decode(stream: IO[bytes], name: str) -> Image.Image:
-    """Decode with only the sniffed format's decoder allowed, then normalise the pixels."""
+@contextlib.contextmanager
+def _header(stream: IO[bytes], name: str) -> Iterator[ImageFile.ImageFile]:
+    """The photo opened from its header, with only the sniffed format's decoder allowed and
+    its dimensions checked; decoding errors inside the block become refusals."""
+    stream.seek(0)
     kind = sniff(stream.read(16))
     stream.seek(0)
     if kind is None:
@@ -246,7 +286,7 @@ def _decode(stream: IO[bytes], name: str) -> Image.Image:
     try:
         with Image.open(stream, formats=[kind]) as opened:
             _check_dimensions(opened, name)
-            return photos.normalised(opened, settings.TRAINING_IMAGE_SIDE)
+            yield opened
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise PhotoRefused(
             _refusal(name, TOO_MANY_PIXELS, megapixels=MAX_PIXELS // 10**6)
@@ -331,16 +371,30 @@ def _new_directory() -> Path:
 
 
 def _clean_all(files: Sequence[UploadedFile], directory: Path) -> list[CleanedPhoto]:
-    """Clean every photo in a few threads (Pillow and OpenCV release the GIL), keeping order."""
+    """Clean every photo in a few threads (Pillow and OpenCV release the GIL), keeping order.
+
+    Every photo is first inspected (scanned, its header read), and the set refused if
+    decoding it all would take more pixels than PHOTOS_TOTAL_MAX_MEGAPIXELS: a 6 KB PNG may
+    declare 49 megapixels, and twenty of them cost half a minute and gigabytes to decode.
+    """
     problems: list[PhotoProblem] = []
     if len(files) < settings.PHOTOS_MIN:
         problems.append(_refusal(None, TOO_FEW, minimum=settings.PHOTOS_MIN, count=len(files)))
-    try:
-        with ThreadPoolExecutor(settings.PHOTO_WORKERS, thread_name_prefix="photo") as pool:
-            outcomes = list(pool.map(partial(_clean_upload, out_dir=directory), files))
-    except scanning.ScannerUnavailable:
-        logger.exception("clamd is configured but did not answer; refusing the photo set")
-        raise PhotoSetRefused([_refusal(None, SCANNER_DOWN)], retryable=True) from None
+    with ThreadPoolExecutor(settings.PHOTO_WORKERS, thread_name_prefix="photo") as pool:
+        try:
+            inspected = list(pool.map(_inspect_upload, files))
+        except scanning.ScannerUnavailable:
+            logger.exception("clamd is configured but did not answer; refusing the photo set")
+            raise PhotoSetRefused([_refusal(None, SCANNER_DOWN)], retryable=True) from None
+        problems += [outcome for outcome in inspected if isinstance(outcome, PhotoProblem)]
+        pixels = sum(outcome for outcome in inspected if isinstance(outcome, int))
+        if pixels > settings.PHOTOS_TOTAL_MAX_MEGAPIXELS * 10**6:
+            problems.append(_too_many_pixels_in_all())
+            raise PhotoSetRefused(problems)
+        usable = [
+            f for f, outcome in zip(files, inspected, strict=True) if isinstance(outcome, int)
+        ]
+        outcomes = list(pool.map(partial(_develop_upload, out_dir=directory), usable))
     photos = [outcome for outcome in outcomes if isinstance(outcome, CleanedPhoto)]
     problems += [outcome for outcome in outcomes if isinstance(outcome, PhotoProblem)]
     problems += _refuse_duplicates(photos)
@@ -349,15 +403,40 @@ def _clean_all(files: Sequence[UploadedFile], directory: Path) -> list[CleanedPh
     return photos
 
 
-def _clean_upload(upload: UploadedFile, *, out_dir: Path) -> CleanedPhoto | PhotoProblem:
-    """One upload, read from its temporary file when Django streamed it to disk."""
-    name = upload.name or "?"
+def _too_many_pixels_in_all() -> PhotoProblem:
+    return _refusal(
+        None,
+        TOO_MANY_PIXELS_IN_ALL,
+        megapixels=settings.PHOTOS_TOTAL_MAX_MEGAPIXELS,
+        side=settings.TRAINING_IMAGE_SIDE,
+    )
+
+
+@contextlib.contextmanager
+def _upload_stream(upload: UploadedFile) -> Iterator[IO[bytes]]:
+    """The upload's bytes, from its temporary file when Django streamed it to disk."""
     if hasattr(upload, "temporary_file_path"):
         source: IO[bytes] | str = upload.temporary_file_path()
     else:
         source = upload.file  # type: ignore[assignment]  # an in-memory upload's BytesIO
+    with _opened(source) as stream:
+        yield stream
+
+
+def _inspect_upload(upload: UploadedFile) -> int | PhotoProblem:
+    """The pixels one upload will decode to, or why it is refused."""
     try:
-        return clean_photo(source, name=name, out_dir=out_dir)
+        with _upload_stream(upload) as stream:
+            return inspect_photo(stream, name=upload.name or "?")
+    except PhotoRefused as refused:
+        return refused.problem
+
+
+def _develop_upload(upload: UploadedFile, *, out_dir: Path) -> CleanedPhoto | PhotoProblem:
+    """One inspected upload, cleaned (not scanned again)."""
+    try:
+        with _upload_stream(upload) as stream:
+            return _develop(stream, name=upload.name or "?", out_dir=out_dir)
     except PhotoRefused as refused:
         return refused.problem
 
@@ -434,7 +513,17 @@ def _delete_quietly(storage: Storage, name: str) -> None:
 ZIP_MESSAGES = {
     "zip_too_big": _("The ZIP is larger than %(mb)s MB."),
     "not_a_zip": _("This file is not a ZIP archive, or it is damaged."),
-    "too_many_entries": _("The ZIP holds more than %(maximum)s photos."),
+    "too_many_entries": _(
+        "The ZIP holds %(count)s files; an order takes at most %(maximum)s photos."
+    ),
+    "directory_too_big": _(
+        "The ZIP's list of files is larger than a ZIP of %(maximum)s photos needs; "
+        "zip only the photos."
+    ),
+    "unreadable": _(
+        "%(name)s: this file in the ZIP cannot be read: it is damaged, or compressed in a way "
+        "we do not support. Make the ZIP again with your computer's own “Compress” command."
+    ),
     "too_big_uncompressed": _("The photos in the ZIP add up to more than %(mb)s MB."),
     "unsafe_path": _("%(name)s: a path that leaves the archive's folder is not allowed."),
     "symlink": _("%(name)s: links are not allowed in the ZIP."),
@@ -454,6 +543,10 @@ def validate_zip_file(path: Path) -> Iterator[PhotoSet]:
         max_entries=settings.PHOTOS_MAX,
         max_entry_bytes=settings.PHOTO_MAX_MB * MB,
         max_total_bytes=settings.PHOTOS_TOTAL_MAX_MB * MB,
+        # Room for folders and a macOS `._` twin of every photo, and for long names; no more:
+        # zipfile parses the whole directory as soon as it opens the ZIP.
+        max_directory_entries=2 * settings.PHOTOS_MAX + 32,
+        max_directory_bytes=(2 * settings.PHOTOS_MAX + 32) * 2048,
     )
     directory = _new_directory()
     try:
@@ -470,10 +563,14 @@ def validate_zip_file(path: Path) -> Iterator[PhotoSet]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+ZIP_MEGABYTES = {"zip_too_big": "MAX_ZIP_MB", "too_big_uncompressed": "PHOTOS_TOTAL_MAX_MB"}
+
+
 def zip_problem(problem: zips.ZipProblem) -> PhotoProblem:
     return _refusal(
         problem.entry,
         ZIP_MESSAGES[problem.code],
-        mb=settings.MAX_ZIP_MB if problem.code == "zip_too_big" else settings.PHOTO_MAX_MB,
+        mb=getattr(settings, ZIP_MEGABYTES.get(problem.code, "PHOTO_MAX_MB")),
         maximum=settings.PHOTOS_MAX,
+        count=problem.count,
     )

@@ -60,6 +60,17 @@ def normalised(opened: ImageFile.ImageFile, side: int) -> Image.Image:
     return image
 
 
+def decoded_pixels(opened: ImageFile.ImageFile, side: int) -> int:
+    """How many pixels `normalised` will decode, from the header alone: a JPEG at its
+    shrink-on-load size (a 48-megapixel JPEG costs 3), every other format in full.
+
+    Sets the JPEG's draft as `normalised` does: the image is for measuring, not decoding.
+    """
+    if opened.format == "JPEG":
+        opened.draft("RGB", fit(opened.size, side))
+    return opened.width * opened.height
+
+
 def fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     """The size after shrinking the long side to `side`, never enlarging."""
     scale = min(1.0, side / max(size))

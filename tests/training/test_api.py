@@ -15,17 +15,25 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.test import Client
+from django.urls import reverse
 
 from accounts.credits import credit_balance, credits_grant
 from accounts.models import User
 from accounts.tokens import token_create, token_revoke
-from tests.conftest import break_storage, make_user, run_twice_at_once, wait_for
+from tests.conftest import break_storage, make_user, run_at_once, run_twice_at_once, wait_for
 from tests.training.conftest import leftovers
 from tests.training.zipfiles import (
+    bad_crc_zip,
     bomb_zip,
+    broken_bzip2_zip,
+    broken_lzma_zip,
     encrypted_zip,
     faces,
+    garbage_deflate_zip,
+    huge_directory_zip,
+    long_names_zip,
     make_zip,
     nested_zip,
     not_a_zip,
@@ -33,7 +41,11 @@ from tests.training.zipfiles import (
     symlink_zip,
     too_many_entries_zip,
     traversal_zip,
+    truncated_entry_zip,
+    truncated_zip,
+    unknown_method_zip,
 )
+from training import zip_uploads
 from training.models import HeadshotModel, Status
 
 TRAIN = "/api/replicate/train-model"
@@ -171,8 +183,15 @@ BAD_ZIPS = {
     "encrypted": (encrypted_zip, "selfie1.jpg", "encrypted entries are not allowed"),
     "nested": (nested_zip, "more.zip", "archives inside the ZIP are not allowed"),
     "pdf-as-jpg": (pdf_named_jpg_zip, "invoice.jpg", "this file is not a photo"),
-    "too-many": (too_many_entries_zip, None, "The ZIP holds more than 20 photos."),
+    "too-many": (too_many_entries_zip, None, "The ZIP holds 21 files; an order takes at most 20"),
     "not-a-zip": (not_a_zip, None, "This file is not a ZIP archive"),
+    "truncated": (truncated_zip, None, "This file is not a ZIP archive"),
+    "garbage-deflate": (garbage_deflate_zip, "broken.jpg", "this file in the ZIP cannot be read"),
+    "broken-lzma": (broken_lzma_zip, "broken.jpg", "this file in the ZIP cannot be read"),
+    "broken-bzip2": (broken_bzip2_zip, "broken.jpg", "this file in the ZIP cannot be read"),
+    "bad-crc": (bad_crc_zip, "broken.jpg", "this file in the ZIP cannot be read"),
+    "zstandard": (unknown_method_zip, "broken.jpg", "this file in the ZIP cannot be read"),
+    "truncated-entry": (truncated_entry_zip, "broken.jpg", "this file in the ZIP cannot be read"),
 }
 
 
@@ -201,6 +220,43 @@ def test_each_bad_zip_is_refused_with_nothing_kept(
     assert not default_storage.exists(upload_name(zip_url))
     assert credit_balance(alice) == 1
     assert leftovers(temp_dir) == []
+
+
+@pytest.mark.django_db
+def test_a_huge_directory_is_refused_from_its_end_record_in_a_short_answer(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path
+) -> None:
+    secret = token_of(alice)
+    huge = huge_directory_zip(tmp_path / "h.zip", 200_000, zip64=True)
+    zip_url = upload(client, secret, huge.read_bytes())
+
+    response = train(client, secret, zip_url)
+
+    assert response.status_code == 422
+    assert len(response.content) < 1000  # it was 52 MB: one problem per entry
+    body = response.json()
+    assert_error_shape(body, "photos")
+    assert body["error"] == "The ZIP holds 200000 files; an order takes at most 20 photos."
+    assert body["problems"] == []
+    assert not default_storage.exists(upload_name(zip_url))
+    assert leftovers(temp_dir) == []
+
+
+@pytest.mark.django_db
+def test_the_answer_lists_twenty_problems_with_short_names(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path
+) -> None:
+    secret = token_of(alice)
+    zip_url = upload(client, secret, long_names_zip(tmp_path / "n.zip", 60, 1000).read_bytes())
+
+    response = train(client, secret, zip_url)
+
+    assert response.status_code == 422
+    assert len(response.content) < 8000  # 60 names of 1,000 characters, each said twice
+    body = response.json()
+    assert len(body["problems"]) == 20
+    assert all(len(problem["file"]) <= 100 for problem in body["problems"])
+    assert "41 more problems are not listed" in body["error"] + body["detail"]
 
 
 @pytest.mark.django_db
@@ -427,6 +483,35 @@ def test_the_cooldown_applies(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("change", ["order_cancel", "order_delete"])
+def test_canceling_or_deleting_the_last_order_does_not_skip_the_cooldown(
+    client: Client,
+    alice: User,
+    tmp_path: Path,
+    temp_dir: Path,
+    settings: Any,
+    change: str,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 10
+    secret = token_of(alice)
+    created = train(client, secret, upload(client, secret, good_zip(tmp_path)))
+    assert created.status_code == 201
+    browser = Client()
+    browser.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):  # a deleted order is purged
+        browser.post(reverse(f"training:{change}", kwargs={"order_uuid": created.json()["id"]}))
+    zip_url = upload(client, secret, good_zip(tmp_path))
+
+    response = train(client, secret, zip_url)
+
+    assert response.status_code == 429
+    assert_error_shape(response.json(), "cooldown")
+    assert not HeadshotModel.objects.filter(status=Status.QUEUED).exists()
+    assert not default_storage.exists(upload_name(zip_url))
+
+
+@pytest.mark.django_db
 def test_the_rate_limit_applies_and_says_when_to_retry(
     client: Client, alice: User, settings: Any
 ) -> None:
@@ -630,24 +715,111 @@ def alice_committed(transactional_db: None) -> tuple[User, str]:
 
 @pytest.mark.django_db
 def test_a_person_cannot_pile_up_unused_uploads(
-    client: Client, alice: User, tmp_path: Path, temp_dir: Path
+    client: Client, alice: User, bob: User, tmp_path: Path, temp_dir: Path
 ) -> None:
     secret = token_of(alice)
     content = good_zip(tmp_path)
-    slots = [new_slot(client, secret) for _ in range(6)]
-    for slot in slots[:5]:
+    slots = [new_slot(client, secret) for _ in range(5)]
+    for slot in slots[:3]:  # two URLs are never used: they hold their places all the same
         put = urlsplit(slot["uploadUrl"])
         client.put(f"{put.path}?{put.query}", content, content_type="application/zip")
-    sixth = urlsplit(slots[5]["uploadUrl"])
 
-    late_put = client.put(f"{sixth.path}?{sixth.query}", content, content_type="application/zip")
-    new_slot_refused = client.post("/api/uploads", **bearer(secret))  # type: ignore[arg-type]
+    sixth = client.post("/api/uploads", **bearer(secret), HTTP_ACCEPT_LANGUAGE="en")  # type: ignore[arg-type]
 
-    assert (late_put.status_code, late_put.json()["code"]) == (429, "too_many_uploads")
-    assert (new_slot_refused.status_code, new_slot_refused.json()["code"]) == (
-        429,
-        "too_many_uploads",
+    assert (sixth.status_code, sixth.json()["code"]) == (429, "too_many_uploads")
+    assert sixth.json()["error"] == (
+        "You have 5 upload URLs or uploaded ZIPs that no order used yet."
     )
-    assert not default_storage.exists(upload_name(slots[5]["zipUrl"]))
+    assert "25 minutes after it was given" in sixth.json()["detail"]
+    assert bob_may_still_upload(client, bob)
     assert train(client, secret, slots[0]["zipUrl"]).status_code == 201  # using one frees a place
     assert client.post("/api/uploads", **bearer(secret)).status_code == 201  # type: ignore[arg-type]
+    assert client.post("/api/uploads", **bearer(secret)).status_code == 429  # type: ignore[arg-type]
+
+
+def bob_may_still_upload(client: Client, bob: User) -> bool:
+    """Places are counted per person."""
+    return bool(client.post("/api/uploads", **bearer(token_of(bob))).status_code == 201)  # type: ignore[arg-type]
+
+
+@pytest.mark.django_db
+def test_an_upload_url_left_unused_frees_its_place_when_it_expires(
+    client: Client, alice: User, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.UPLOAD_URL_TTL_SECONDS = 1
+    monkeypatch.setattr(zip_uploads, "SLOT_GRACE_SECONDS", 0)
+    secret = token_of(alice)
+    for _ in range(5):
+        new_slot(client, secret)
+    assert client.post("/api/uploads", **bearer(secret)).status_code == 429  # type: ignore[arg-type]
+    time.sleep(1.1)
+
+    assert client.post("/api/uploads", **bearer(secret)).status_code == 201  # type: ignore[arg-type]
+
+
+def test_parallel_requests_and_puts_never_hold_more_than_five_uploads(
+    alice_committed: tuple[User, str], live_server: Any, tmp_path: Path, settings: Any
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL; SQLite serialises writers anyway")
+    settings.SITE_URL = live_server.url
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    user, secret = alice_committed
+    content = good_zip(tmp_path)
+    auth = {"Authorization": f"Bearer {secret}"}
+
+    slots = run_at_once(
+        lambda: httpx.post(f"{live_server.url}/api/uploads", headers=auth, timeout=30), times=8
+    )
+    urls = [slot.json()["uploadUrl"] for slot in slots if slot.status_code == 201]
+    puts = run_at_once(
+        lambda: httpx.put(urls.pop(), content=content, headers=ZIP, timeout=30).status_code,
+        times=len(urls),
+    )
+
+    assert sorted(slot.status_code for slot in slots) == [201] * 5 + [429] * 3
+    assert puts == [201] * 5
+    assert len(default_storage.listdir(f"uploads/{user.pk}")[1]) == 5
+
+
+ZIP = {"Content-Type": "application/zip"}
+
+
+@pytest.mark.django_db
+def test_a_used_upload_url_refuses_another_put(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path
+) -> None:
+    secret = token_of(alice)
+    slot = new_slot(client, secret)
+    put = urlsplit(slot["uploadUrl"])
+    content = good_zip(tmp_path)
+    assert (
+        client.put(f"{put.path}?{put.query}", content, content_type="application/zip").status_code
+        == 201
+    )
+    assert train(client, secret, slot["zipUrl"]).status_code == 201
+    assert not default_storage.exists(upload_name(slot["zipUrl"]))
+
+    again = client.put(f"{put.path}?{put.query}", content, content_type="application/zip")
+
+    assert (again.status_code, again.json()["code"]) == (409, "upload_exists")
+    assert not default_storage.exists(upload_name(slot["zipUrl"]))
+    assert train(client, secret, slot["zipUrl"], name="Again").status_code == 404
+    assert HeadshotModel.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_zip_put_straight_to_s3_after_its_use_is_neither_counted_nor_usable(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path, s3_storage: str
+) -> None:
+    secret = token_of(alice)
+    content = good_zip(tmp_path)
+    slot = new_slot(client, secret)
+    assert httpx.put(slot["uploadUrl"], content=content, headers=slot["headers"]).is_success
+    assert train(client, secret, slot["zipUrl"]).status_code == 201
+    assert httpx.put(slot["uploadUrl"], content=content, headers=slot["headers"]).is_success
+
+    places = [client.post("/api/uploads", **bearer(secret)).status_code for _ in range(5)]  # type: ignore[arg-type]
+
+    assert places == [201] * 5
+    assert train(client, secret, slot["zipUrl"], name="Again").status_code == 404

@@ -155,3 +155,69 @@ def test_it_reports_every_bad_photo_not_just_the_first(
 
     assert [problem.photo_name for problem in refused.problems] == ["doc.jpg", "half.jpg"]
     assert leftovers(photo_temp_dir) == []
+
+
+def test_it_refuses_an_order_over_the_pixel_budget_before_decoding_any_photo(
+    photo_temp_dir: Path, upload: Upload
+) -> None:
+    bombs = [upload(f"big{n}.png", png_bomb(7_000, 7_000)) for n in range(20)]
+    assert all((bomb.size or 0) < 20_000 for bomb in bombs)  # 49 megapixels each, in a few KB
+
+    started = time.monotonic()
+    refused = refuse(bombs)
+
+    # Decoded, each would have been refused for its missing face: none was decoded.
+    assert messages(refused.problems) == [
+        "Together, the photos are too large to process: more than 400 million pixels. "
+        "Send fewer photos, or smaller ones: 1536 pixels on the long side are enough."
+    ]
+    assert time.monotonic() - started < 10  # decoding them takes about 25 s
+    assert leftovers(photo_temp_dir) == []
+
+
+def test_the_pixel_budget_is_for_the_whole_order(
+    settings: Any, photo_temp_dir: Path, upload: Upload
+) -> None:
+    settings.PHOTOS_TOTAL_MAX_MEGAPIXELS = 2  # each 800x800 photo is 0.64 megapixels
+    three = [upload(f"selfie{n}.jpg", face_jpeg(n)) for n in range(3)]
+    four = [*three, upload("selfie4.jpg", face_jpeg(4))]
+
+    settings.PHOTOS_MIN = 3
+    with prepare_photo_set(three) as photo_set:
+        assert len(photo_set.photos) == 3
+    refused = refuse(four)
+
+    assert messages(refused.problems) == [
+        "Together, the photos are too large to process: more than 2 million pixels. "
+        "Send fewer photos, or smaller ones: 1536 pixels on the long side are enough."
+    ]
+    assert leftovers(photo_temp_dir) == []
+
+
+def test_a_jpeg_counts_at_the_size_it_is_decoded_at(
+    settings: Any, photo_temp_dir: Path, upload: Upload
+) -> None:
+    # 4 x 16 megapixels, but decoded at half scale (the most that still covers 1536 pixels).
+    settings.PHOTOS_TOTAL_MAX_MEGAPIXELS = 20
+    big = [encode(face_image(n).resize((4000, 4000))) for n in (0, 1, 2, 4)]
+    files = [upload(f"selfie{n}.jpg", content) for n, content in enumerate(big)]
+
+    with prepare_photo_set(files) as photo_set:
+        assert [photo.width for photo in photo_set.photos] == [1536] * 4
+
+
+def test_it_lists_at_most_twenty_problems_and_counts_the_rest(
+    settings: Any, photo_temp_dir: Path, upload: Upload
+) -> None:
+    settings.PHOTOS_MAX = 30
+    refused = refuse([upload(f"doc{n}.jpg", PDF) for n in range(25)])
+
+    found = messages(refused.problems)
+    assert found[:20] == [
+        f"doc{n}.jpg: this file is not a photo (JPEG, PNG, HEIC or WebP)." for n in range(20)
+    ]
+    assert found[20:] == [
+        "Some files cannot be used, and 5 more problems are not listed: "
+        "fix these first, then try again."
+    ]
+    assert refused.problems[20].photo_name is None

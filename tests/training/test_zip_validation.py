@@ -4,6 +4,8 @@ is made with a real ZIP, and no temporary file survives."""
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +14,35 @@ from django.utils import translation
 from PIL import Image
 
 from tests.training.conftest import face_jpeg, leftovers
-from tests.training.zipfiles import bomb_zip, encrypted_zip, faces, make_zip, symlink_zip
-from training.dataset import PhotoSetRefused, validate_zip_file
+from tests.training.zipfiles import (
+    bad_crc_zip,
+    bomb_zip,
+    broken_bzip2_zip,
+    broken_lzma_zip,
+    encrypted_zip,
+    faces,
+    garbage_deflate_zip,
+    huge_directory_zip,
+    long_names_zip,
+    make_zip,
+    symlink_zip,
+    truncated_entry_zip,
+    truncated_zip,
+    unknown_method_zip,
+)
+from training.dataset import PhotoProblem, PhotoSetRefused, validate_zip_file
+
+
+def refused_problems(path: Path) -> list[PhotoProblem]:
+    with pytest.raises(PhotoSetRefused) as refused, validate_zip_file(path):
+        pass
+    return refused.value.problems
 
 
 def refusal(path: Path) -> list[str]:
-    with pytest.raises(PhotoSetRefused) as refused, validate_zip_file(path):
-        pass
+    problems = refused_problems(path)
     with translation.override("en"):
-        return [str(problem.message) for problem in refused.value.problems]
+        return [str(problem.message) for problem in problems]
 
 
 def test_it_cleans_the_photos_of_a_good_zip_and_ignores_macos_litter(
@@ -48,7 +70,7 @@ def test_it_cleans_the_photos_of_a_good_zip_and_ignores_macos_litter(
          "sneaky.jpg: archives inside the ZIP"),
         ({**faces(4), "invoice.jpg": b"%PDF-1.7\n"}, "invoice.jpg: this file is not a photo"),
         ({f"p{i}.jpg": face_jpeg(i % 6, long_side=600) for i in range(21)},
-         "The ZIP holds more than 20 photos."),
+         "The ZIP holds 21 files; an order takes at most 20 photos."),
     ],
     ids=["traversal", "absolute", "nested-by-name", "nested-by-content", "pdf", "too-many"],
 )  # fmt: skip
@@ -91,6 +113,92 @@ def test_it_refuses_a_zip_over_the_size_limit(
 def test_it_refuses_something_that_is_not_a_zip(tmp_path: Path, photo_temp_dir: Path) -> None:
     path = tmp_path / "fake.zip"
     path.write_bytes(b"%PDF-1.7 not a zip at all")
+
+    assert refusal(path) == ["This file is not a ZIP archive, or it is damaged."]
+    assert leftovers(photo_temp_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("count", "zip64"), [(60_000, False), (200_000, True)], ids=["end-record", "zip64-end-record"]
+)
+def test_it_refuses_a_huge_directory_from_its_end_record_without_reading_it(
+    tmp_path: Path, photo_temp_dir: Path, count: int, zip64: bool
+) -> None:
+    path = huge_directory_zip(tmp_path / "huge.zip", count, zip64=zip64)
+
+    tracemalloc.start()
+    try:
+        messages = refusal(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert messages == [f"The ZIP holds {count} files; an order takes at most 20 photos."]
+    assert peak < 5 * 1024 * 1024  # zipfile alone builds ~90 MB of entries for 200,000
+    assert leftovers(photo_temp_dir) == []
+
+
+def test_it_refuses_a_directory_larger_than_its_end_record_admits(
+    tmp_path: Path, photo_temp_dir: Path
+) -> None:
+    path = huge_directory_zip(tmp_path / "liar.zip", 200_000, claimed=4)
+
+    tracemalloc.start()
+    try:
+        messages = refusal(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert messages == [
+        "The ZIP's list of files is larger than a ZIP of 20 photos needs; zip only the photos."
+    ]
+    assert peak < 5 * 1024 * 1024
+
+
+def test_it_lists_the_first_twenty_problems_with_names_shortened(
+    tmp_path: Path, photo_temp_dir: Path
+) -> None:
+    problems = refused_problems(long_names_zip(tmp_path / "names.zip", count=30, length=1500))
+
+    with translation.override("en"):
+        messages = [str(problem.message) for problem in problems]
+    assert len(problems) == 21
+    assert all(" a path that leaves the archive" in message for message in messages[:20])
+    assert messages[20] == (  # 30 bad names, and "30 files" is one more problem
+        "Some files cannot be used, and 11 more problems are not listed: "
+        "fix these first, then try again."
+    )
+    assert all(len(problem.photo_name or "") <= 100 for problem in problems)
+    assert all(len(message) < 250 for message in messages)
+
+
+UNREADABLE = {
+    "garbage-deflate": garbage_deflate_zip,
+    "broken-lzma": broken_lzma_zip,
+    "broken-bzip2": broken_bzip2_zip,
+    "bad-crc": bad_crc_zip,
+    "zstandard": unknown_method_zip,
+    "truncated-entry": truncated_entry_zip,
+}
+
+
+@pytest.mark.parametrize("kind", UNREADABLE)
+def test_it_refuses_an_entry_it_cannot_read_naming_it(
+    tmp_path: Path, photo_temp_dir: Path, kind: str
+) -> None:
+    make: Callable[[Path], Path] = UNREADABLE[kind]
+    problems = refused_problems(make(tmp_path / "broken.zip"))
+
+    with translation.override("en"):
+        messages = [str(problem.message) for problem in problems]
+    assert [problem.photo_name for problem in problems] == ["broken.jpg"]
+    assert messages[0].startswith("broken.jpg: this file in the ZIP cannot be read"), messages
+    assert leftovers(photo_temp_dir) == []
+
+
+def test_a_truncated_zip_is_not_a_zip(tmp_path: Path, photo_temp_dir: Path) -> None:
+    path = truncated_zip(tmp_path / "cut.zip")
 
     assert refusal(path) == ["This file is not a ZIP archive, or it is damaged."]
     assert leftovers(photo_temp_dir) == []
