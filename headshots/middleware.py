@@ -2,6 +2,9 @@
 
 It must sit before CsrfViewMiddleware, which reads POST bodies to find the token, and after
 LocaleMiddleware, so the refusal is in the person's language.
+
+The unread body is the server's business: runserver and gunicorn skip it (or close the
+connection) before the next request on that connection is read.
 """
 
 from __future__ import annotations
@@ -54,5 +57,8 @@ def too_large_response(request: HttpRequest) -> HttpResponse:
         response = JsonResponse({"errors": {"__all__": [message]}}, status=413)
     else:
         response = render(request, "413.html", {"message": message}, status=413)
-    response["Connection"] = "close"  # the unread body must not be taken for the next request
+    # No "Connection: close": a WSGI application may not send hop-by-hop headers (runserver's
+    # wsgiref turns one into a 500). Closing the connection, or reading past the unread body, is
+    # the server's job. A Content-Length lets the client read this answer without waiting for it.
+    response["Content-Length"] = str(len(response.content))
     return response

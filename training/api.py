@@ -6,6 +6,7 @@ Thin like the pages: parse, call the stage modules (`zip_uploads`, `orders`), an
 
 from __future__ import annotations
 
+import math
 from uuid import UUID
 
 from django.conf import settings
@@ -77,9 +78,7 @@ def upload_put(request: HttpRequest, user_id: str, upload_id: str) -> HttpRespon
         raise zip_too_large() from None
     except zip_uploads.StorageUnavailable:
         raise storage_unavailable() from None
-    except zip_uploads.TooManyPendingUploads:
-        raise too_many_pending() from None
-    except zip_uploads.UploadExists:
+    except zip_uploads.UploadExists:  # also once it was used and deleted: a URL takes one PUT
         raise ApiError(
             409,
             "upload_exists",
@@ -107,12 +106,17 @@ def announced_length(request: HttpRequest) -> int:
 
 
 def too_many_pending() -> ApiError:
+    held = settings.UPLOAD_URL_TTL_SECONDS + zip_uploads.SLOT_GRACE_SECONDS
     return ApiError(
         429,
         "too_many_uploads",
-        _("You have %(count)d uploaded ZIPs that no order used yet.")
+        _("You have %(count)d upload URLs or uploaded ZIPs that no order used yet.")
         % {"count": zip_uploads.MAX_PENDING_UPLOADS},
-        detail=_("Order from one of them; unused uploads are deleted after a day."),
+        detail=_(
+            "Order from one of them, or wait: an upload URL left unused frees its place "
+            "%(minutes)d minutes after it was given, an uploaded ZIP after a day."
+        )
+        % {"minutes": math.ceil(held / 60)},
         stage="upload",
     )
 

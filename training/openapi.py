@@ -24,7 +24,10 @@ ERROR_CODES = {
     "411": "The upload has no Content-Length.",
     "413": "The ZIP or the request is too large.",
     "422": "The ZIP or a photo in it cannot be used, or zipUrl is not one of our upload URLs.",
-    "429": "Too many requests, an order too soon after the last, or too many orders at once.",
+    "429": (
+        "Too many requests, an order too soon after the last, too many orders at once, or five "
+        "upload URLs or uploaded ZIPs that no order used yet."
+    ),
     "503": "A part we depend on (storage, virus scanner) is not answering; try again later.",
 }
 
@@ -108,7 +111,7 @@ def paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": json_response("The ZIP is stored", "StoredUpload"),
-                    **error_responses("403", "404", "405", "409", "411", "413", "429", "503"),
+                    **error_responses("403", "404", "405", "409", "411", "413", "503"),
                 },
             }
         },

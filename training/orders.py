@@ -29,7 +29,7 @@ from training import dataset, zip_uploads
 from training.followups import FollowUp, Next
 from training.models import HeadshotModel, Stage, Status, TrainingEvent
 from training.packages import Package
-from training.quotas import QuotaExceeded, check_quotas
+from training.quotas import QuotaExceeded, check_quotas, remember_for_cooldown
 from training.replicate.client import ReplicateGateway, client_from_settings
 from training.trainings import cancel_remote_jobs, order_cancel, try_quietly
 
@@ -205,6 +205,8 @@ def record_upload_event(
 def order_delete(order: HeadshotModel) -> list[FollowUp]:
     """Hide the order at once (stopping it first if it is running); the purge task does the rest."""
     followups = [] if order.is_final else order_cancel(order)
+    order.refresh_from_db(fields=["status"])
+    remember_for_cooldown(order)  # the purge must not give the cooldown back
     HeadshotModel.objects.filter(pk=order.pk, deleted_at__isnull=True).update(
         deleted_at=timezone.now()
     )

@@ -3,14 +3,21 @@ orders in progress, and a storage quota (photo sets, ZIPs and headshots).
 
 Each refusal is a sentence with its number. The order's transaction checks them again after
 locking the person's row, so two simultaneous submissions cannot both pass.
+
+Cancelling or deleting an order does not give its place in the cooldown back: a canceled order
+may have trained already (Replicate bills it), and a deleted one would otherwise make
+"order, delete, order" a way around the wait. Only a failed order, our fault, does not count.
+A deleted order's row is soon purged, so its start is remembered in the shared cache until its
+cooldown is over.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,13 +48,7 @@ def check_cooldown(user: User) -> None:
     minutes = settings.TRAINING_COOLDOWN_MINUTES
     if not minutes:
         return
-    last = (
-        HeadshotModel.objects.filter(user=user, deleted_at__isnull=True)
-        .exclude(status__in=[Status.FAILED, Status.CANCELED])
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    last = last_order_start(user)
     if last is None:
         return
     wait = last + timedelta(minutes=minutes) - timezone.now()
@@ -66,11 +67,39 @@ def check_cooldown(user: User) -> None:
         )
 
 
+def last_order_start(user: User) -> datetime | None:
+    """When the person's latest order that counts for the cooldown started: any order but a
+    failed one, canceled and deleted ones included, and purged ones as the cache remembers."""
+    in_rows = (
+        HeadshotModel.objects.filter(user=user)
+        .exclude(status=Status.FAILED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    purged: datetime | None = cache.get(cooldown_cache_key(user.pk))
+    return max((when for when in (in_rows, purged) if when is not None), default=None)
+
+
+def cooldown_cache_key(user_id: int) -> str:
+    return f"order-cooldown-since:{user_id}"
+
+
+def remember_for_cooldown(order: HeadshotModel) -> None:
+    """Keep a deleted order's start for the cooldown after its row is purged."""
+    seconds = settings.TRAINING_COOLDOWN_MINUTES * 60
+    left = (order.created_at + timedelta(seconds=seconds) - timezone.now()).total_seconds()
+    if order.status == Status.FAILED or left <= 0:
+        return
+    known: datetime | None = cache.get(cooldown_cache_key(order.user_id))
+    if known is None or known < order.created_at:
+        cache.set(cooldown_cache_key(order.user_id), order.created_at, timeout=math.ceil(left))
+
+
 def check_active_orders(user: User) -> None:
     limit = settings.MAX_ACTIVE_ORDERS_PER_USER
-    active = HeadshotModel.objects.filter(
-        user=user, status__in=IN_PROGRESS_STATUSES, deleted_at__isnull=True
-    ).count()
+    # A deleted order still in progress (its cancel lost a race) still uses Replicate: it counts.
+    active = HeadshotModel.objects.filter(user=user, status__in=IN_PROGRESS_STATUSES).count()
     if active >= limit:
         raise QuotaExceeded(
             ngettext(

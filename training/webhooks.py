@@ -53,13 +53,16 @@ def replicate_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "missing webhook signature headers"}, status=400)
     body = request.body
     try:
-        verify_webhook(secret=webhook_secret(), headers=request.headers, body=body)
-    except WebhookVerificationError as refusal:
-        logger.warning("webhook %s refused: %s", request.headers["webhook-id"], refusal)
-        return JsonResponse({"error": "invalid signature"}, status=401)
+        secret = webhook_secret()
     except Exception:  # the secret could not be fetched: Replicate will deliver again
         logger.exception("webhook secret unavailable")
         return JsonResponse({"error": "try again later"}, status=503)
+    # Only a refusal is caught here: anything else in the check is our bug, not a missing secret.
+    try:
+        verify_webhook(secret=secret, headers=request.headers, body=body)
+    except WebhookVerificationError as refusal:
+        logger.warning("webhook %s refused: %s", request.headers["webhook-id"], refusal)
+        return JsonResponse({"error": "invalid signature"}, status=401)
     try:
         payload = json.loads(body)
         object_id = str(payload["id"])

@@ -9,6 +9,13 @@ with local files, a signed URL of our own that accepts one PUT. Either way the o
 and port must be SITE_URL's, the path exactly an upload's), so no URL a caller chooses is ever
 fetched; the bytes are read from our own storage by key. Another person's upload is "not
 found", like a missing one.
+
+A person holds at most MAX_PENDING_UPLOADS places: upload URLs still alive and uploaded ZIPs no
+order used. A place is counted and taken in one step under a lock on the person's row (the URLs
+in the shared cache, the ZIPs in the storage), because an S3 PUT never passes through us: the
+only moment to refuse it is when its URL is asked for. A used upload stays "used" (claimed in
+the cache) for longer than its URL lives, so a second PUT to it is refused, and a copy PUT
+straight to S3 after it was used is neither counted nor usable (cleanup_temp_files deletes it).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +39,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -48,7 +57,10 @@ URL_PATH = re.compile(
 )
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
-CLAIM_SECONDS = 24 * 3600  # longer than any upload URL lives
+CLAIM_SECONDS = 24 * 3600  # longer than any upload URL lives (see claim_seconds)
+# A slot keeps its place a little after its URL expires: a PUT started just before the end may
+# still be arriving.
+SLOT_GRACE_SECONDS = 10 * 60
 # Uploaded ZIPs a person may hold without ordering from them: storage is not a free locker.
 MAX_PENDING_UPLOADS = 5
 
@@ -77,7 +89,8 @@ class UploadTooLarge(Exception):
 
 
 class TooManyPendingUploads(Exception):
-    """The person already holds MAX_PENDING_UPLOADS uploaded ZIPs that no order used."""
+    """The person already holds MAX_PENDING_UPLOADS places: live upload URLs and uploaded ZIPs
+    that no order used."""
 
 
 class StorageUnavailable(Exception):
@@ -101,10 +114,11 @@ def uses_s3() -> bool:
 
 
 def upload_slot_create(*, user: User) -> UploadSlot:
-    """A new slot for one ZIP, valid for UPLOAD_URL_TTL_SECONDS."""
-    refuse_if_too_many_pending(user.pk)
+    """A new slot for one ZIP, valid for UPLOAD_URL_TTL_SECONDS, if the person has a place."""
     ttl = settings.UPLOAD_URL_TTL_SECONDS
-    name = upload_name(user_id=user.pk, upload_id=uuid.uuid4().hex)
+    upload_id = uuid.uuid4().hex
+    upload_slot_reserve(user_id=user.pk, upload_id=upload_id)
+    name = upload_name(user_id=user.pk, upload_id=upload_id)
     if uses_s3():
         upload_url = presigned_put_url(
             default_storage,
@@ -124,16 +138,70 @@ def upload_slot_create(*, user: User) -> UploadSlot:
     )
 
 
-def refuse_if_too_many_pending(user_id: int) -> None:
-    """Raise TooManyPendingUploads when the person's unused uploads reached the cap."""
+def upload_slot_reserve(*, user_id: int, upload_id: str) -> None:
+    """Take a place for `upload_id`, or raise TooManyPendingUploads; count and take at once.
+
+    The person's row lock makes simultaneous requests count one after the other.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user_id).first()
+        slots = live_slots(user_id)
+        if len(slots.keys() | unused_uploads(user_id)) >= MAX_PENDING_UPLOADS:
+            raise TooManyPendingUploads
+        keep = settings.UPLOAD_URL_TTL_SECONDS + SLOT_GRACE_SECONDS
+        slots[upload_id] = time.time() + keep
+        cache.set(slots_key(user_id), slots, timeout=keep)
+
+
+def slots_key(user_id: int) -> str:
+    return f"zip-upload-slots:{user_id}"
+
+
+def claim_key(name: str) -> str:
+    return f"zip-upload-claimed:{name}"
+
+
+def claim_seconds() -> int:
+    """A claim outlives the upload URL, so that a used URL never takes a second PUT."""
+    return max(CLAIM_SECONDS, settings.UPLOAD_URL_TTL_SECONDS + SLOT_GRACE_SECONDS)
+
+
+def live_slots(user_id: int) -> dict[str, float]:
+    """The person's upload URLs that still hold a place: not expired, not used."""
+    slots: dict[str, float] = cache.get(slots_key(user_id)) or {}
+    now = time.time()
+    alive = {upload_id: until for upload_id, until in slots.items() if until > now}
+    used = claimed({upload_name(user_id=user_id, upload_id=upload_id) for upload_id in alive})
+    return {
+        upload_id: until
+        for upload_id, until in alive.items()
+        if upload_name(user_id=user_id, upload_id=upload_id) not in used
+    }
+
+
+def unused_uploads(user_id: int) -> set[str]:
+    """The ids of the person's stored ZIPs that no order used. One being ordered from right
+    now is not counted, nor one PUT straight to S3 after its URL was used: nothing can order
+    from that one, and cleanup_temp_files deletes it."""
     try:
         _folders, files = default_storage.listdir(f"{PREFIX}/{user_id}")
     except FileNotFoundError:
-        return
+        return set()
     except Exception as error:  # the storage is down: not the caller's fault
         raise StorageUnavailable(str(error)) from error
-    if len(files) >= MAX_PENDING_UPLOADS:
-        raise TooManyPendingUploads
+    names = {f"{PREFIX}/{user_id}/{file}": file.removesuffix(".zip") for file in files}
+    used = claimed(set(names))
+    return {upload_id for name, upload_id in names.items() if name not in used}
+
+
+def claimed(names: set[str]) -> set[str]:
+    """Which of these uploads an order has used (or is using)."""
+    found = cache.get_many([claim_key(name) for name in names])
+    return {name for name in names if claim_key(name) in found}
+
+
+def upload_used(name: str) -> bool:
+    return bool(claimed({name}))
 
 
 def local_upload_allowed(*, name: str, token: str) -> bool:
@@ -159,9 +227,8 @@ def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) 
     """
     if length > max_zip_bytes():
         raise UploadTooLarge
-    if default_storage.exists(name):
+    if upload_used(name) or default_storage.exists(name):  # used: deleted, but not free again
         raise UploadExists
-    refuse_if_too_many_pending(int(name.split("/")[1]))
     folder = temporary_folder()
     with tempfile.NamedTemporaryFile(dir=folder, prefix="api-upload-", suffix=".zip") as copy:
         copied = 0
@@ -238,7 +305,7 @@ def upload_copied(name: str) -> Iterator[Path]:
     The upload is claimed first in the shared cache (an atomic add), so that two simultaneous
     calls with the same zipUrl cannot both order from it: the second finds it "not found".
     """
-    if not cache.add(f"zip-upload-claimed:{name}", True, timeout=CLAIM_SECONDS):
+    if not cache.add(claim_key(name), True, timeout=claim_seconds()):
         raise UploadNotUsable("not_found")
     folder = Path(tempfile.mkdtemp(prefix="api-zip-", dir=temporary_folder()))
     try:

@@ -145,3 +145,17 @@ def test_it_takes_faults_in_its_constructor() -> None:
             gateway.create_prediction(
                 version="0" * 64, input={}, webhook="http://127.0.0.1:9/", webhook_events_filter=[]
             )
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("7", 7.0), ("2.5", 2.5), ("²", 3.0), ("١٢", 3.0), ("9" * 5000, 3.0), ("-5", 3.0)],
+)
+def test_it_reads_only_ascii_seconds_from_retry_after(header: str, seconds: float) -> None:
+    from training.replicate.client import _retry_after
+
+    response = httpx.Response(429, headers={b"Retry-After": header.encode("utf-8")})
+
+    assert _retry_after(response, "Request was throttled. Expected available in 3 second.") == (
+        seconds
+    )

@@ -144,3 +144,16 @@ def test_it_groups_both_failures_under_one_error() -> None:
 def test_it_round_trips_its_own_signatures() -> None:
     headers = sign_webhook(secret=SECRET, webhook_id="msg_1", timestamp=1_700_000_000, body=b"{}")
     verify_webhook(secret=SECRET, headers=headers, body=b"{}", now=1_700_000_100)
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["¹²³", "١٢٣", "9" * 5000, "-5", "1e9", " 1614265330", "1614265330\n", ""]
+)
+def test_it_rejects_a_timestamp_int_would_choke_on_or_read_loosely(timestamp: str) -> None:
+    with pytest.raises(InvalidWebhookSignature):
+        verify_webhook(
+            secret=SECRET,
+            headers=vector_headers(**{"webhook-timestamp": timestamp}),
+            body=BODY,
+            now=TIMESTAMP,
+        )

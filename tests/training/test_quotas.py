@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from tests.conftest import REDIS_URL, make_user, run_twice_at_once
@@ -200,3 +201,76 @@ def test_it_rate_limits_cancellations_and_deletions(
 
     assert response.status_code == 429
     assert HeadshotModel.objects.get(pk=orders[2].pk).deleted_at is None
+
+
+def order_through_the_form(client: Client) -> Any:
+    return client.post(ORDER_URL, {"name": "Perfil", "subject_type": "man", "photos": selfies()})
+
+
+def only_order(user: User) -> HeadshotModel:
+    return HeadshotModel.objects.get(user=user)
+
+
+@pytest.mark.django_db
+def test_it_counts_a_canceled_order_in_the_cooldown(
+    client: Client, alice: User, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 30
+    client.force_login(alice)
+    assert order_through_the_form(client).status_code == 302
+    order = only_order(alice)
+    client.post(reverse("training:order_cancel", kwargs={"order_uuid": order.uuid}))
+    assert only_order(alice).status == Status.CANCELED
+
+    again = order_through_the_form(client)
+
+    assert again.status_code == 422
+    assert "Vuelve a intentarlo dentro de 30 minutos" in again.content.decode()
+    assert HeadshotModel.objects.filter(user=alice).count() == 1
+
+
+@pytest.mark.django_db
+def test_it_counts_a_deleted_order_in_the_cooldown_after_its_purge(
+    client: Client, alice: User, bob: User, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 30
+    client.force_login(alice)
+    assert order_through_the_form(client).status_code == 302
+    order = only_order(alice)
+    with django_capture_on_commit_callbacks(execute=True):  # the purge runs
+        client.post(reverse("training:order_delete", kwargs={"order_uuid": order.uuid}))
+    assert not HeadshotModel.objects.filter(user=alice).exists()
+
+    again = order_through_the_form(client)
+    client.force_login(bob)  # someone else is not held back by alice's deleted order
+    bobs = order_through_the_form(client)
+
+    assert again.status_code == 422
+    assert "Vuelve a intentarlo dentro de 30 minutos" in again.content.decode()
+    assert not HeadshotModel.objects.filter(user=alice).exists()
+    assert bobs.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_does_not_count_a_deleted_failed_order_in_the_cooldown(
+    client: Client, alice: User, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 30
+    order = existing_order(alice, Status.FAILED)
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("training:order_delete", kwargs={"order_uuid": order.uuid}))
+
+    assert order_through_the_form(client).status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_counts_a_deleted_order_still_in_progress_among_orders_at_once(
+    alice: User, settings: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 0
+    settings.MAX_ACTIVE_ORDERS_PER_USER = 1
+    # Its cancel lost a race with a webhook: hidden from the person, but still training.
+    existing_order(alice, Status.TRAINING, deleted_at=timezone.now())
+
+    assert "Ya tienes 1 pedido en curso" in refusal_for(alice)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -183,3 +185,31 @@ def test_it_refuses_a_signed_object_of_an_unknown_shape(client: Client, settings
 
         assert response.status_code == 400
     assert not WebhookDelivery.objects.exists()
+
+
+BAD_TIMESTAMPS = ["¹²³", "9" * 5000, "-5", "1e9", "1614 265330", "", "0x10", "+1614265330"]
+
+
+@pytest.mark.parametrize("timestamp", BAD_TIMESTAMPS, ids=range(len(BAD_TIMESTAMPS)))
+def test_it_answers_401_and_a_warning_to_a_malformed_timestamp(
+    live_server: Any,
+    order_in_training: HeadshotModel,
+    transactional_db: None,
+    caplog: pytest.LogCaptureFixture,
+    timestamp: str,
+) -> None:
+    body = json.dumps(succeeded()).encode()
+    signed = sign_webhook(secret=SECRET, webhook_id="msg_t", timestamp=int(time.time()), body=body)
+    headers = {
+        **{key.encode(): value.encode() for key, value in signed.items()},
+        b"content-type": b"application/json",
+        b"webhook-timestamp": timestamp.encode("latin-1"),  # as the bytes travel in HTTP
+    }
+
+    response = httpx.post(live_server.url + URL, content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.TRAINING
+    assert not WebhookDelivery.objects.exists()
+    assert [r.levelname for r in caplog.records if r.name == "training.webhooks"] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

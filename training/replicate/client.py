@@ -26,7 +26,8 @@ from replicate.exceptions import ReplicateError
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 _PROGRESS = re.compile(r"(\d{1,3})%\|[^|\r\n]*\|\s*(\d+)/(\d+)")
-_THROTTLE_DETAIL = re.compile(r"available in (\d+(?:\.\d+)?) second")
+_THROTTLE_DETAIL = re.compile(r"available in ([0-9]{1,9}(?:\.[0-9]{1,9})?) second")
+_SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
 
 
 class ReplicateGatewayError(Exception):
@@ -441,7 +442,7 @@ class ReplicateGateway:
 def _retry_after(response: httpx.Response | None, detail: str | None) -> float | None:
     """Seconds from Retry-After (seconds or an HTTP date), else from the problem's detail."""
     header = response.headers.get("Retry-After", "").strip() if response is not None else ""
-    if header.replace(".", "", 1).isdigit():
+    if _SECONDS.fullmatch(header):  # not str.isdigit(): float() refuses "²", which it accepts
         return float(header)
     if header:
         try:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
+
+# Seconds since the epoch, in ASCII digits: twelve are enough until the year 33658.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class WebhookVerificationError(Exception):
@@ -84,8 +88,12 @@ def _expected_signature(*, secret: str, webhook_id: str, timestamp: int, body: b
 
 
 def _parse_timestamp(raw: str) -> int:
-    """Whole seconds since the epoch; anything else is a forged or broken header."""
-    if not raw.strip().isdigit():
+    """Whole seconds since the epoch; anything else is a forged or broken header.
+
+    ASCII digits only, and few of them: `str.isdigit()` also accepts "¹²³", and `int()` refuses
+    thousands of digits, either of which would escape as a ValueError instead of a refusal.
+    """
+    if TIMESTAMP.fullmatch(raw) is None:
         raise InvalidWebhookSignature("webhook-timestamp is not a Unix timestamp")
     return int(raw)
 
