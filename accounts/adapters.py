@@ -1,4 +1,8 @@
-"""Glue between django-allauth and our User: the language of a new account, the welcome e-mail."""
+"""Glue between django-allauth and our User: the language and the sign-up gift of a new account,
+and the visitor's address for allauth's rate limits.
+
+The welcome e-mail waits for a verified address (accounts/welcome.py).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,24 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
 
 from accounts.credits import credits_grant
 from accounts.models import User
-from accounts.tasks import send_welcome_email
+from headshots.client_ip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Records the language a person signed up in, and welcomes them once the row exists."""
+    """Records the language a person signed up in, and gives the sign-up credits."""
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user.language = translation.get_language() or user.language
         saved: User = super().save_user(request, user, form, commit=commit)
-        if commit:
-            if settings.SIGNUP_CREDITS:
-                credits_grant(user=saved, amount=settings.SIGNUP_CREDITS, reason="sign-up gift")
-            transaction.on_commit(lambda: send_welcome_email.enqueue(saved.pk))
+        if commit and settings.SIGNUP_CREDITS:
+            credits_grant(user=saved, amount=settings.SIGNUP_CREDITS, reason="sign-up gift")
         return saved
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's rate limits key on the visitor seen through our trusted proxies."""
+        return client_ip(request)

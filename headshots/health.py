@@ -1,22 +1,34 @@
 """The health of the parts the site cannot work without: database, cache and storage.
 
-Each probe does the smallest real round trip (a query, a cache write and read, a file written
-and deleted) so that a permission or connection problem shows here before a user meets it.
+Each probe is the smallest real round trip that shows a connection or permission problem before
+a user meets it: a query, a cache write and read, and a read of the storage (a HEAD of the S3
+bucket, or the media folder made and found writable). Nothing is written to storage: `/healthz`
+answers anyone, and every S3 write is billed. Each part's answer is kept for
+HEALTHZ_CACHE_SECONDS in this process, so a flood of probes costs one round trip per part per
+window; a change of settings (tests, mostly) forgets them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
+from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
-PROBE_FILE_NAME = "healthz/probe.txt"
+FORGETTING_SETTINGS = frozenset({"DATABASES", "CACHES", "STORAGES", "HEALTHZ_CACHE_SECONDS"})
 
 
 def probe_database() -> None:
@@ -34,9 +46,17 @@ def probe_cache() -> None:
 
 
 def probe_storage() -> None:
-    """Write a tiny file and delete it: proves the storage answers and accepts writes."""
-    stored_name = default_storage.save(PROBE_FILE_NAME, ContentFile(b"ok"))
-    default_storage.delete(stored_name)
+    """Read, never write: the bucket answers a HEAD, or the media folder exists and is writable."""
+    storage: Any = default_storage
+    if isinstance(storage, S3Storage):
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    elif isinstance(storage, FileSystemStorage):
+        folder = Path(storage.location)
+        folder.mkdir(parents=True, exist_ok=True)  # what the first upload would do anyway
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"{folder} is not writable")
+    else:
+        storage.exists("healthz/probe.txt")
 
 
 PROBES: dict[str, Callable[[], None]] = {
@@ -45,16 +65,37 @@ PROBES: dict[str, Callable[[], None]] = {
     "storage": probe_storage,
 }
 
+_answers: dict[str, tuple[float, str]] = {}  # part -> (when, "ok" | "unavailable")
+_locks = {part: threading.Lock() for part in PROBES}
+
 
 def check_health() -> dict[str, str]:
-    """Run every probe; map each part to "ok" or "unavailable" (details go to the log only)."""
-    results: dict[str, str] = {}
-    for part, probe in PROBES.items():
-        try:
-            probe()
-        except Exception:  # any failure means the part is down; the log keeps the reason
-            logger.exception("health check: %s is unavailable", part)
-            results[part] = "unavailable"
-        else:
-            results[part] = "ok"
-    return results
+    """Map each part to "ok" or "unavailable" (details go to the log only)."""
+    return {part: part_health(part) for part in PROBES}
+
+
+def part_health(part: str) -> str:
+    """A part's answer from the last HEALTHZ_CACHE_SECONDS, else a new probe (one at a time)."""
+    with _locks[part]:
+        known = _answers.get(part)
+        if known and time.monotonic() - known[0] < settings.HEALTHZ_CACHE_SECONDS:
+            return known[1]
+        answer = run_probe(part)
+        _answers[part] = (time.monotonic(), answer)
+        return answer
+
+
+def run_probe(part: str) -> str:
+    try:
+        PROBES[part]()
+    except Exception:  # any failure means the part is down; the log keeps the reason
+        logger.exception("health check: %s is unavailable", part)
+        return "unavailable"
+    return "ok"
+
+
+@receiver(setting_changed)
+def forget_answers(*, setting: str, **kwargs: Any) -> None:
+    """Answers about a database, cache or storage that is no longer configured are void."""
+    if setting in FORGETTING_SETTINGS:
+        _answers.clear()

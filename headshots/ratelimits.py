@@ -2,11 +2,13 @@
 
 The limits are named settings, read at each request; views that name the same setting share
 one budget (cancelling and deleting, say). A refusal remembers which window it hit so that the
-429 page can say when to try again.
+429 page can say when to try again. "The address" is the visitor's as read through our trusted
+proxies (headshots/client_ip.py, django-ratelimit's RATELIMIT_IP_META_KEY), never the proxy's.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -15,6 +17,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
+
+from headshots.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponseBase]
 
@@ -40,6 +46,7 @@ def rate_limit(
                     increment=True,
                 ):
                     request.rate_limit_period = rate.split("/", 1)[1]  # type: ignore[attr-defined]
+                    logger.warning("rate limit %s hit by %s", setting, client_ip(request))
                     raise Ratelimited
             return view(request, *args, **kwargs)
 

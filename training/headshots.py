@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from datetime import timedelta
 
-import httpx
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -31,6 +29,7 @@ from training.models import (
     Status,
     TrainingEvent,
 )
+from training.outputs import EXTENSIONS, OutputHostRefused, OutputRefused, download_output
 from training.prompts import prompts_for
 from training.replicate.client import (
     PredictionInfo,
@@ -42,20 +41,13 @@ from training.trainings import order_fail, seconds_between, with_backoff
 
 logger = logging.getLogger(__name__)
 
-MAX_OUTPUT_BYTES = 20 * 1024 * 1024
-DOWNLOAD_ATTEMPTS = 3
 PREVIEW_SIDE = 480
-EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg", "image/png": "png"}
 GENERATION_FAILED = _(
     "We could not create your headshots. Nothing was charged; please start a new order."
 )
 DOWNLOAD_FAILED = _(
     "We could not save your headshots. Nothing was charged; please start a new order."
 )
-
-
-class OutputRefused(Exception):
-    """An output URL that did not give a reasonable image."""
 
 
 def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
@@ -173,6 +165,8 @@ def store_outputs(*, prediction_id: int) -> list[FollowUp]:
             for index, url in enumerate(prediction.output_urls):
                 store_output(prediction, index, url)
         except OutputRefused as refusal:
+            if isinstance(refusal, OutputHostRefused):
+                logger.warning("order %s: output refused: %s", order.uuid, refusal)
             return order_fail(
                 order, stage=Stage.COMPLETION, error=DOWNLOAD_FAILED, detail=str(refusal)
             )
@@ -201,34 +195,6 @@ def store_output(prediction: Prediction, index: int, url: str) -> None:
         default_storage.delete(image_name)
         default_storage.delete(preview_name)
         raise
-
-
-def download_output(url: str) -> tuple[bytes, str]:
-    """Fetch an output image with a timeout, a size cap and a content-type check; retried."""
-    if not url.startswith(("https://", "http://")):
-        raise OutputRefused(f"not an http(s) URL: {url[:80]}")
-    last_error: Exception | None = None
-    for attempt in range(DOWNLOAD_ATTEMPTS):
-        try:
-            return fetch_image(url)
-        except (httpx.HTTPError, OutputRefused) as error:
-            last_error = error
-            time.sleep(0.5 * (attempt + 1))
-    raise OutputRefused(f"download failed: {last_error!r}")
-
-
-def fetch_image(url: str) -> tuple[bytes, str]:
-    with httpx.stream("GET", url, timeout=30.0, follow_redirects=True) as response:
-        response.raise_for_status()
-        content_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if content_type not in EXTENSIONS:
-            raise OutputRefused(f"unexpected content type {content_type!r}")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_OUTPUT_BYTES:
-                raise OutputRefused("output larger than 20 MB")
-    return bytes(body), content_type
 
 
 def make_preview(content: bytes) -> tuple[int, int, bytes]:

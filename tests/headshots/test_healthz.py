@@ -78,6 +78,68 @@ def test_it_names_the_storage_when_the_bucket_is_missing(
     assert response.json()["failing"] == ["storage"]
 
 
+def count_s3_calls() -> list[str]:
+    """The names of the S3 operations the default storage makes from now on (in this thread)."""
+    from django.core.files.storage import default_storage
+
+    calls: list[str] = []
+    events = default_storage.connection.meta.client.meta.events  # type: ignore[attr-defined]
+    events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+@pytest.mark.django_db
+def test_it_writes_nothing_to_the_bucket_however_often_it_is_called(
+    client: Client, settings: Any, s3_storage: str, s3_server: str
+) -> None:
+    import boto3
+
+    settings.HEALTHZ_CACHE_SECONDS = 60
+    calls = count_s3_calls()
+
+    answers = {client.get("/healthz").status_code for _ in range(25)}
+
+    assert answers == {200}
+    assert calls == ["HeadBucket"]  # one cheap read for the whole flood
+    bucket = boto3.client(
+        "s3", endpoint_url=s3_server, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).list_objects_v2(Bucket=s3_storage)  # fmt: skip
+    assert bucket["KeyCount"] == 0
+
+
+@pytest.mark.django_db
+def test_it_names_a_bucket_that_disappears_once_the_last_answer_expires(
+    client: Client, settings: Any, s3_storage: str, s3_server: str
+) -> None:
+    import boto3
+
+    settings.HEALTHZ_CACHE_SECONDS = 60
+    assert client.get("/healthz").status_code == 200
+    boto3.client(
+        "s3", endpoint_url=s3_server, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ).delete_bucket(Bucket=s3_storage)  # fmt: skip
+
+    assert client.get("/healthz").status_code == 200  # the answer of a moment ago
+    settings.HEALTHZ_CACHE_SECONDS = 0  # as if the window had passed
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["storage"]
+
+
+@pytest.mark.django_db
+def test_it_probes_the_database_once_per_window(
+    client: Client, settings: Any, django_assert_num_queries: Any
+) -> None:
+    settings.HEALTHZ_CACHE_SECONDS = 60
+    client.get("/healthz")
+
+    with django_assert_num_queries(0):
+        assert client.get("/healthz").status_code == 200
+
+
 @pytest.mark.django_db
 def test_it_leaves_no_probe_file_behind(client: Client, settings: Any) -> None:
     client.get("/healthz")

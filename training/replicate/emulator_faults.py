@@ -33,6 +33,10 @@ class Faults:
     webhooks_out_of_order: bool = False
     webhook_delay_seconds: float = 0.0
     webhooks_never: bool = False
+    # Where outputs point (a prediction's URLs name this instead of the emulator), and where the
+    # emulator's served outputs redirect to: both for the app's refusal of foreign hosts.
+    prediction_output_url: str = ""
+    output_redirect_to: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The faults as the control endpoint shows them."""

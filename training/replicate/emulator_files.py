@@ -87,6 +87,9 @@ class FileEndpoints:
     def output(self, request: Request) -> Reply:
         with self.state.lock:
             found = self.state.outputs.get(f"{request.params['job']}/{request.params['name']}")
+            redirect_to = self.state.faults.output_redirect_to
+        if redirect_to:
+            return Reply(302, b"", "text/plain", headers={"Location": redirect_to})
         if found is None:
             raise Problem(404, "Not found", "The requested resource could not be found.")
         return Reply(200, found[1], found[0])

@@ -144,7 +144,9 @@ class JobRunner:
             with self._state.lock:
                 self._state.outputs[f"{job.id}/{name}"] = (images.content_type(output_format), blob)
             urls.append(self._state.output_url(job.id, name))
-        return urls
+        with self._state.lock:
+            elsewhere = self._state.faults.prediction_output_url
+        return [elsewhere for _ in urls] if elsewhere else urls
 
     def _update(self, job: JobRecord, *, status: str | None = None, log: str = "") -> None:
         """Append to the logs (and move to `status`), unless the job was canceled meanwhile."""
