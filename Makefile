@@ -14,7 +14,7 @@ PYTHON ?= $(firstword $(shell command -v python3.13 2>/dev/null) \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev prepare lint clean
+.PHONY: run test prerequisites install install-dev prepare lint clean
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.13 was not found. Install it (for example 'pyenv install $(PYTHON_VERSION)') or run: make PYTHON=/path/to/python3.13"; exit 1; fi
@@ -39,16 +39,14 @@ prepare: $(VENV)/.installed
 run: prepare
 	$(PY) manage.py run_local --host $(HOST) --port $(PORT)
 
-## Every check: ruff, mypy, pytest. PostgreSQL when DATABASE_URL is set or 127.0.0.1:5432 answers.
-test: $(VENV)/.dev-installed
-	if [ -z "$${DATABASE_URL:-}" ]; then
-	  if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then
-	    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/headshots
-	  else
-	    echo "WARNING: no PostgreSQL at 127.0.0.1:5432 and DATABASE_URL is unset: testing on SQLite." >&2
-	  fi
-	fi
-	echo "Testing with DATABASE_URL=$${DATABASE_URL:-sqlite (embedded)}"
+## What the tests need outside the venv (clamd, Chromium, PostgreSQL, Redis...): see the script.
+prerequisites:
+	bin/test-prerequisites
+
+## Every check: ruff, mypy, pytest, on DATABASE_URL, else the local PostgreSQL's `headshots`.
+test: prerequisites $(VENV)/.dev-installed
+	export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/headshots}
+	echo "Testing with DATABASE_URL=$$DATABASE_URL"
 	$(PY) manage.py compile_translations
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/ruff check .

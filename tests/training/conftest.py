@@ -186,7 +186,7 @@ def photo_names(photo_set: PhotoSet) -> list[str]:
 def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A real clamd, in the foreground, whose only signature matches the EICAR test string.
 
-    Returns its `unix://` and `tcp://` URLs. `.ci/run` installs ClamAV (clamav-daemon).
+    Returns its `unix://` and `tcp://` URLs. `make test` installs ClamAV (bin/test-prerequisites).
     """
     binary = shutil.which("clamd") or (
         "/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None

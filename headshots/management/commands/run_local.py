@@ -3,11 +3,17 @@ and (without a REPLICATE_API_TOKEN) the Replicate emulator.
 
 `make run` calls this so that a newcomer has one command and one Ctrl-C. Each part is a child
 process; when any of them stops, or on Ctrl-C, the others are stopped too, so nothing is left
-running in the background.
+running in the background (a runserver left behind keeps the port, and the next `make run` fails).
+
+Each child runs in its own session, so its own children (runserver's autoreloader serves from a
+grandchild) are one process group that is stopped as a whole. A terminal's Ctrl-C reaches only
+this command, which then stops the groups: SIGTERM, a few seconds' grace, then SIGKILL. Once
+stopping has begun, a second Ctrl-C is ignored so that it cannot cut the cleanup short.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +23,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+GRACE_SECONDS = 5
 
 
 class Command(BaseCommand):
@@ -44,16 +53,19 @@ class Command(BaseCommand):
         # Webhooks must reach this server, whatever port it was given.
         environment = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or f"http://{address}"}
         self.print_banner(address)
+        stopping: list[int] = []
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda signum, _frame: stopping.append(signum))
         children = {
-            name: subprocess.Popen(argv, env=environment)  # noqa: S603
+            name: subprocess.Popen(argv, env=environment, start_new_session=True)  # noqa: S603
             for name, argv in commands.items()
         }
         try:
-            while all(child.poll() is None for child in children.values()):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            while not stopping and all(child.poll() is None for child in children.values()):
+                time.sleep(0.2)
         finally:
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
             stop_all(children)
 
     def print_banner(self, address: str) -> None:
@@ -72,13 +84,35 @@ class Command(BaseCommand):
 
 
 def stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    """Ask every child to stop, then insist after a few seconds."""
+    """Ask every child's process group to stop, then kill what is left after a few seconds."""
+    signal_groups(children, signal.SIGTERM)
+    if not wait_for_groups(children, seconds=GRACE_SECONDS):
+        signal_groups(children, signal.SIGKILL)
+        wait_for_groups(children, seconds=GRACE_SECONDS)
+
+
+def signal_groups(children: dict[str, subprocess.Popen[bytes]], signum: int) -> None:
+    """Send `signum` to each child's whole process group (its pid, as it leads its session)."""
     for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 5
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+
+def wait_for_groups(children: dict[str, subprocess.Popen[bytes]], *, seconds: float) -> bool:
+    """Whether every child's process group emptied within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while any(group_alive(child) for child in children.values()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def group_alive(child: subprocess.Popen[bytes]) -> bool:
+    """Whether any process of the child's group remains (the child itself is reaped first)."""
+    child.poll()
+    try:
+        os.killpg(child.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
