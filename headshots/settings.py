@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.config import Config
 from django.utils.csp import CSP
 
 from headshots.client_ip import parse_trusted_proxies
@@ -169,6 +170,7 @@ _default_storage: dict[str, object] = {
     "OPTIONS": {"location": MEDIA_ROOT},
 }
 if AWS_STORAGE_BUCKET_NAME:
+    _addressing_style = read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual"))
     _default_storage = {
         "BACKEND": "headshots.storage.PublicLinkS3Storage",
         "OPTIONS": {
@@ -182,7 +184,14 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_auth": True,
             "querystring_expire": IMAGE_URL_TTL_SECONDS,
             "file_overwrite": False,
-            "addressing_style": read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual")),
+            # Bounded waits (botocore's defaults: 60 s each, up to 5 tries): a stalled bucket
+            # turns into an error, not a hung worker. A client_config carries the addressing style.
+            "client_config": Config(
+                s3={"addressing_style": _addressing_style},
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
         },
     }
 # Presigned image URLs point at the S3 endpoint: the Content-Security-Policy must allow it.
@@ -250,6 +259,8 @@ if REPLICATE_USES_EMULATOR:
     REPLICATE_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's fixed, public token
 REPLICATE_OWNER = read_str("REPLICATE_OWNER", "headshots")
 REPLICATE_WEBHOOK_SECRET = read_optional("REPLICATE_WEBHOOK_SECRET")
+# The longest silence any one call to Replicate waits for (connecting, sending, each read).
+REPLICATE_TIMEOUT_SECONDS = read_float("REPLICATE_TIMEOUT_SECONDS", 30.0, minimum=1.0)
 # The only hosts output images are downloaded from (https; `*.` for subdomains); the emulator's
 # own address is added when it is in use (training/outputs.py).
 REPLICATE_OUTPUT_HOSTS = [
@@ -272,6 +283,13 @@ REPLICATE_PRICE_PER_SECOND = read_float("REPLICATE_PRICE_PER_SECOND", 0.001525)
 TEMP_RETENTION_HOURS = read_int("TEMP_RETENTION_HOURS", 24, minimum=1)
 SYNC_AFTER_MINUTES = read_int("SYNC_AFTER_MINUTES", 10, minimum=1)
 STUCK_AFTER_HOURS = read_int("STUCK_AFTER_HOURS", 6, minimum=1)
+# The worker asks Replicate about an order in progress itself (training/polling.py): first this
+# long after submitting, then twice as long each time up to the maximum, so that a lost webhook
+# costs at most REPLICATE_POLL_MAX_SECONDS, not SYNC_AFTER_MINUTES plus cron's 5 minutes.
+REPLICATE_POLL_SECONDS = read_int("REPLICATE_POLL_SECONDS", 30, minimum=1)
+REPLICATE_POLL_MAX_SECONDS = read_int(
+    "REPLICATE_POLL_MAX_SECONDS", max(120, REPLICATE_POLL_SECONDS), minimum=REPLICATE_POLL_SECONDS
+)
 
 # --- E-mail (Django 6.1 MAILERS; anymail when a provider key is set) ----------------------
 DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "Headshots <hola@headshots.local>")
@@ -291,7 +309,7 @@ elif _email_url:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": read_email_url("EMAIL_URL", _email_url),
+            "OPTIONS": {**read_email_url("EMAIL_URL", _email_url), "timeout": 30},
         }
     }
 else:

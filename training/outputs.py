@@ -18,6 +18,10 @@ from django.conf import settings
 MAX_OUTPUT_BYTES = 20 * 1024 * 1024
 DOWNLOAD_ATTEMPTS = 3
 MAX_REDIRECTS = 3
+# Each wait (connecting, each read) is bounded, and so is the whole download: a server dripping
+# a byte at a time must not hold a worker for ever either.
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DOWNLOAD_SECONDS = 60.0
 EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg", "image/png": "png"}
 
 
@@ -74,7 +78,7 @@ def fetch_image(url: str) -> tuple[bytes, str]:
     for _hop in range(MAX_REDIRECTS + 1):
         if not output_url_allowed(url):
             raise OutputHostRefused(f"not a Replicate delivery URL: {url[:120]}")
-        with httpx.stream("GET", url, timeout=30.0, follow_redirects=False) as response:
+        with httpx.stream("GET", url, timeout=TIMEOUT, follow_redirects=False) as response:
             if response.is_redirect:
                 url = str(response.url.join(response.headers.get("location", "")))
                 continue
@@ -84,13 +88,17 @@ def fetch_image(url: str) -> tuple[bytes, str]:
 
 
 def read_image(response: httpx.Response) -> tuple[bytes, str]:
-    """The body of an image response, refused past MAX_OUTPUT_BYTES or when not an image."""
+    """The body of an image response, refused past MAX_OUTPUT_BYTES, DOWNLOAD_SECONDS or when
+    not an image."""
     content_type = response.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in EXTENSIONS:
         raise OutputRefused(f"unexpected content type {content_type!r}")
+    deadline = time.monotonic() + DOWNLOAD_SECONDS
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > MAX_OUTPUT_BYTES:
             raise OutputRefused("output larger than 20 MB")
+        if time.monotonic() > deadline:
+            raise OutputRefused(f"output took longer than {DOWNLOAD_SECONDS:.0f} s")
     return bytes(body), content_type

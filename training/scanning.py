@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from typing import IO
 from urllib.parse import urlsplit
 
 CHUNK_SIZE = 64 * 1024
 # Long enough for clamd to scan a 20 MB photo on a busy machine; short enough that a hung
-# clamd turns into a clear refusal rather than a stuck web worker.
+# clamd turns into a clear refusal rather than a stuck web worker. It bounds the whole scan.
 TIMEOUT_SECONDS = 30.0
 
 
@@ -37,13 +38,15 @@ class InfectedFile(Exception):
 
 def scan(stream: IO[bytes], *, url: str, timeout: float = TIMEOUT_SECONDS) -> None:
     """Stream a file to clamd from its current position; raise if infected or not scanned."""
+    deadline = time.monotonic() + timeout
     try:
         with _connect(url, timeout) as conn:
             conn.sendall(b"zINSTREAM\0")
             while chunk := stream.read(CHUNK_SIZE):
+                _until(conn, deadline)
                 conn.sendall(struct.pack(">I", len(chunk)) + chunk)
             conn.sendall(struct.pack(">I", 0))
-            reply = _read_reply(conn)
+            reply = _read_reply(conn, deadline)
     except OSError as error:  # refused, timed out, reset when clamd hits StreamMaxLength, ...
         raise ScannerUnavailable(f"clamd at {url} did not answer: {error}") from error
     _judge(reply, url)
@@ -54,7 +57,7 @@ def ping(url: str, *, timeout: float = 2.0) -> bool:
     try:
         with _connect(url, timeout) as conn:
             conn.sendall(b"zPING\0")
-            return _read_reply(conn) == "PONG"
+            return _read_reply(conn, time.monotonic() + timeout) == "PONG"
     except OSError:
         return False
 
@@ -79,10 +82,20 @@ def _connect(url: str, timeout: float) -> socket.socket:
     return conn
 
 
-def _read_reply(conn: socket.socket) -> str:
-    """Read clamd's NUL-terminated reply (the `z` prefix of the command asks for NUL)."""
+def _until(conn: socket.socket, deadline: float) -> None:
+    """Bound the next socket operation by what is left of the whole scan's time."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("clamd took longer than the scan's timeout")
+    conn.settimeout(left)
+
+
+def _read_reply(conn: socket.socket, deadline: float) -> str:
+    """Read clamd's NUL-terminated reply (the `z` prefix of the command asks for NUL), within
+    the deadline: a clamd dripping a byte at a time must not hold the upload for ever."""
     data = b""
     while not data.endswith(b"\0"):
+        _until(conn, deadline)
         chunk = conn.recv(4096)
         if not chunk:
             break

@@ -4,13 +4,16 @@ with rollback.
 At most one training per order, even when the submitting task runs twice or the create call
 fails ambiguously: the order is claimed with a conditional update before anything is sent, the
 training's input URL is recorded before the create call, and after a timeout or a dropped
-connection we look for a training with that input before creating another.
+connection we look for a training with that input before creating another. When even that lookup
+gets no answer, the order stays queued with its input URL (a paid training may be running) and
+`sync_replicate` looks again later; trainings that no order wants any more are canceled there.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid as uuid_module
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -19,7 +22,7 @@ from typing import BinaryIO, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 
@@ -46,10 +49,15 @@ from training.replicate.client import (
 logger = logging.getLogger(__name__)
 
 CREATE_ATTEMPTS = 5
+LOOKUP_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 30.0
 # A claim older than this belongs to a submitter that died; another may take over.
 STALE_CLAIM = timedelta(minutes=5)
+# Replicate's clock and ours may differ: a training listed as created this long before its order
+# may still be the order's own.
+CLOCK_SKEW = timedelta(minutes=5)
 PROGRESS_CACHE_SECONDS = 10
+PROGRESS_TIMEOUT_SECONDS = 3.0
 
 REJECTION_MESSAGES = {
     401: _("The image service did not accept our credentials. Nothing was charged; our team "
@@ -66,6 +74,11 @@ STUCK = _("Your order took far too long and was stopped. Nothing was charged; pl
 SERVICE_DOWN = _("The image service is not answering. Nothing was charged; please try again later.")
 
 
+class SubmissionUnclear(Exception):
+    """Replicate may hold a training of this order, but we could not look: never fail or create
+    again on a guess; the order stays queued and the next submission (sync) looks again."""
+
+
 def destination_name(order: HeadshotModel) -> str:
     return f"headshots-{order.uuid}"
 
@@ -77,10 +90,14 @@ def submit_training(*, order_id: int, gateway: ReplicateGateway | None = None) -
         return []
     gateway = gateway or client_from_settings()
     try:
-        with_backoff(lambda: gateway.create_model(
-            owner=settings.REPLICATE_OWNER, name=destination_name(order)
-        ))  # fmt: skip
+        if not order.training_input_url:  # recorded only once the model exists
+            with_backoff(lambda: gateway.create_model(
+                owner=settings.REPLICATE_OWNER, name=destination_name(order)
+            ))  # fmt: skip
         info = find_training_for(order, gateway) or create_training(order, gateway)
+    except SubmissionUnclear as unclear:
+        logger.warning("order %s: %s; left queued for sync to look again", order.uuid, unclear)
+        return []
     except ReplicateRejected as rejection:
         message = REJECTION_MESSAGES.get(rejection.status, REJECTION_MESSAGES[422])
         return order_fail(order, stage=Stage.TRAINING, error=message, detail=str(rejection))
@@ -162,30 +179,39 @@ def record_input_url(order: HeadshotModel, gateway: ReplicateGateway) -> None:
 
 
 def find_training_for(order: HeadshotModel, gateway: ReplicateGateway) -> TrainingInfo | None:
-    """The training created earlier for this order, found by its recorded input URL."""
+    """The training created earlier for this order; SubmissionUnclear when Replicate won't say."""
     if not order.training_input_url:
         return None
+    try:
+        return with_backoff(partial(search_trainings, order, gateway), attempts=LOOKUP_ATTEMPTS)
+    except (ReplicateUnavailable, ReplicateRateLimited) as error:
+        raise SubmissionUnclear(f"could not look up its training: {error!r}") from error
+
+
+def search_trainings(order: HeadshotModel, gateway: ReplicateGateway) -> TrainingInfo | None:
+    """Match on the order's own input URL, never on a time window around its submission (another
+    order's training can fall into it); page back to the order's birth, nothing can be older."""
+    oldest = order.created_at - CLOCK_SKEW
     for info in gateway.list_trainings():
         if info.input.get("input_images") == order.training_input_url:
             return info
-        started = order.submission_started_at
-        if info.created_at and started and info.created_at < started - STALE_CLAIM:
-            return None  # the list is newest first: nothing older can be ours
+        if info.created_at and info.created_at < oldest:
+            return None  # the list is newest first
     return None
 
 
-def with_backoff[T](call: Callable[[], T]) -> T:
+def with_backoff[T](call: Callable[[], T], *, attempts: int = CREATE_ATTEMPTS) -> T:
     """Retry a call refused before acceptance (429, 5xx), honouring Retry-After."""
     delay = 1.0
-    for attempt in range(CREATE_ATTEMPTS):
+    for attempt in range(attempts):
         try:
             return call()
         except ReplicateRateLimited as limited:
-            if attempt == CREATE_ATTEMPTS - 1:
+            if attempt == attempts - 1:
                 raise
             time.sleep(min(limited.retry_after_seconds or delay, MAX_WAIT_SECONDS))
         except ReplicateUnavailable:
-            if attempt == CREATE_ATTEMPTS - 1:
+            if attempt == attempts - 1:
                 raise
             time.sleep(delay)
         delay = min(delay * 2, MAX_WAIT_SECONDS)
@@ -295,20 +321,36 @@ def progress_key(order: HeadshotModel) -> str:
     return f"training-progress:{order.uuid}"
 
 
-def training_progress(order: HeadshotModel) -> int | None:
-    """The training's percentage, asking Replicate at most every 10 seconds per order."""
+def training_progress(order: HeadshotModel) -> tuple[int | None, list[FollowUp]]:
+    """The training's percentage, asking Replicate at most every 10 seconds per order.
+
+    When the answer says the training is over, it is applied as its webhook would have been
+    (a webhook lost in a restart must not leave the page at "100 %" until sync_replicate runs);
+    the follow-ups are for the caller to enqueue. The call is short: a page waits on it.
+    """
     if order.status != Status.TRAINING or not order.replicate_training_id:
-        return None
+        return None, []
     cached: int | None = cache.get(progress_key(order))
     if cached is not None:
-        return cached
+        return cached, []
     try:
-        progress = client_from_settings().get_training(order.replicate_training_id).progress
+        info = progress_gateway().get_training(order.replicate_training_id)
     except Exception:  # progress is a nicety: never break the page for it
         logger.warning("order %s: could not read training progress", order.uuid)
-        progress = None
-    cache.set(progress_key(order), progress or 0, PROGRESS_CACHE_SECONDS)
-    return progress
+        cache.set(progress_key(order), 0, PROGRESS_CACHE_SECONDS)
+        return None, []
+    cache.set(progress_key(order), info.progress or 0, PROGRESS_CACHE_SECONDS)
+    followups = apply_training_update(info=info, order=order) if info.is_terminal else []
+    return info.progress, followups
+
+
+def progress_gateway() -> ReplicateGateway:
+    """A client with a timeout a page can afford to wait (the workers' is much longer)."""
+    return ReplicateGateway(
+        api_token=settings.REPLICATE_API_TOKEN,
+        base_url=settings.REPLICATE_BASE_URL,
+        timeout=PROGRESS_TIMEOUT_SECONDS,
+    )
 
 
 def roll_back_order(*, order_id: int) -> None:
@@ -345,14 +387,65 @@ def sync_quiet_trainings(*, gateway: ReplicateGateway | None = None) -> list[Fol
         followups += apply_training_update(info=info, order=order)
     queued = HeadshotModel.objects.filter(status=Status.QUEUED, updated_at__lt=quiet_since)
     followups += [FollowUp(Next.SUBMIT_TRAINING, pk) for pk in queued.values_list("pk", flat=True)]
+    cancel_orphan_trainings(gateway=gateway)
     return followups
 
 
+def cancel_orphan_trainings(*, gateway: ReplicateGateway) -> int:
+    """Stop running trainings no order wants (a create that timed out but went through, for an
+    order that failed, was canceled or deleted, or got another training): each one is billed."""
+    since = timezone.now() - timedelta(hours=settings.STUCK_AFTER_HOURS) - CLOCK_SKEW
+    canceled = 0
+    try:
+        for info in gateway.list_trainings():
+            if info.created_at and info.created_at < since:
+                break  # newest first; older ones ended long ago
+            if not info.is_terminal and is_orphan(info):
+                logger.warning("sync: canceling orphan training %s", info.id)
+                gateway.cancel_training(info.id)
+                canceled += 1
+    except Exception:  # the next run looks again
+        logger.exception("sync: could not look for orphan trainings")
+    return canceled
+
+
+def is_orphan(info: TrainingInfo) -> bool:
+    """Whether the training belongs to one of our orders that no longer wants it."""
+    orders = HeadshotModel.objects.all()
+    input_url = info.input.get("input_images")
+    order = orders.filter(training_input_url=input_url).first() if input_url else None
+    prefix = f"{settings.REPLICATE_OWNER}/headshots-"
+    if order is None and info.destination and info.destination.startswith(prefix):
+        uuid = info.destination.removeprefix(prefix)
+        order = orders.filter(uuid=uuid).first() if is_uuid(uuid) else None
+        if order is None:
+            return True  # our model's naming, its order purged
+    if order is None:
+        return False  # not ours: another app may share the account
+    if order.status in (Status.FAILED, Status.CANCELED) or order.deleted_at is not None:
+        return True
+    return bool(order.replicate_training_id) and order.replicate_training_id != info.id
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid_module.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def fail_stuck_orders() -> list[FollowUp]:
-    """Orders in progress for longer than STUCK_AFTER_HOURS fail, with refund and e-mail."""
+    """Orders in progress for longer than STUCK_AFTER_HOURS fail, with refund and e-mail.
+
+    A trained order's clock starts when its training finished: failing it sooner would throw
+    away the paid-for model and the headshots already stored while sync can still finish it.
+    """
     too_old = timezone.now() - timedelta(hours=settings.STUCK_AFTER_HOURS)
     stuck = HeadshotModel.objects.filter(
-        status__in=[Status.QUEUED, Status.TRAINING, Status.GENERATING], created_at__lt=too_old
+        models.Q(status__in=[Status.QUEUED, Status.TRAINING], created_at__lt=too_old)
+        | models.Q(status=Status.GENERATING, training_finished_at__lt=too_old)
+        | models.Q(status=Status.GENERATING, training_finished_at=None, created_at__lt=too_old)
     ).select_related("user")
     followups: list[FollowUp] = []
     for order in stuck:

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
-from tests.replicate.conftest import TRAINER, TRAINER_VERSION, WebhookReceiver, wait_until
+from accounts.models import User
+from tests.replicate.conftest import (
+    TRAINER,
+    TRAINER_VERSION,
+    WebhookReceiver,
+    make_photo_zip,
+    wait_until,
+)
+from training.followups import FollowUp, Next
+from training.models import HeadshotModel, Status
 from training.replicate.client import (
     ReplicateGateway,
     ReplicateRejected,
     TrainingInfo,
     training_progress,
 )
-from training.replicate.emulator import ReplicateEmulator
+from training.replicate.emulator import Faults, ReplicateEmulator
+from training.trainings import (
+    LOOKUP_ATTEMPTS,
+    destination_name,
+    submit_training,
+    sync_quiet_trainings,
+)
 
 
 def finished(gateway: ReplicateGateway, training_id: str) -> TrainingInfo:
@@ -214,3 +235,165 @@ def test_it_gets_a_missing_training_as_rejected_404(gateway: ReplicateGateway) -
         gateway.get_training("doesnotexist")
 
     assert caught.value.status == 404
+
+
+# --- Submission: one training per order, found again by the order's own input URL ------------
+
+
+@pytest.fixture
+def slow_emulator() -> Iterator[ReplicateEmulator]:
+    """Trainings that stay running for the whole test; webhooks off, as if they were lost."""
+    faults = Faults(webhooks_never=True)
+    with ReplicateEmulator(training_seconds=300, page_size=2, faults=faults) as running:
+        yield running
+
+
+@pytest.fixture
+def slow_gateway(slow_emulator: ReplicateEmulator) -> ReplicateGateway:
+    return ReplicateGateway(
+        api_token=slow_emulator.token, base_url=slow_emulator.base_url, timeout=1
+    )
+
+
+@pytest.fixture
+def any_zip() -> Iterator[Callable[[str], str]]:
+    """Serves the same real ZIP at every path, so each order has its own input URL."""
+    data = make_photo_zip()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield lambda name: f"http://127.0.0.1:{server.server_address[1]}/{name}"
+    server.shutdown()
+    server.server_close()
+
+
+def make_order(user: User, status: str = Status.QUEUED, **fields: Any) -> HeadshotModel:
+    return HeadshotModel.objects.create(
+        user=user, name="Perfil", package="professional", subject_type="woman", status=status,
+        **fields,
+    )  # fmt: skip
+
+
+def train_for(gateway: ReplicateGateway, order: HeadshotModel | None, input_url: str) -> str:
+    """A training created as our submission creates it (for `order`, or a stranger's)."""
+    name = destination_name(order) if order else "someone-elses-model"
+    gateway.create_model(owner="headshots", name=name)
+    return gateway.create_training(
+        destination=f"headshots/{name}",
+        trainer=TRAINER,
+        trainer_version=TRAINER_VERSION,
+        input={"input_images": input_url, "trigger_word": "ohwx"},
+        webhook="http://127.0.0.1:9/webhooks/replicate/",
+        webhook_events_filter=["start", "completed"],
+    ).id
+
+
+def backdate(emulator: ReplicateEmulator, training_id: str, minutes: int) -> None:
+    with emulator.state.lock:
+        emulator.state.jobs[training_id].created_at -= timedelta(minutes=minutes)
+
+
+def training_ids(emulator: ReplicateEmulator) -> set[str]:
+    with emulator.state.lock:
+        return {job.id for job in emulator.state.jobs.values() if job.kind == "training"}
+
+
+def test_it_takes_over_a_submission_and_finds_its_training_behind_another_orders(
+    slow_emulator: ReplicateEmulator,
+    slow_gateway: ReplicateGateway,
+    any_zip: Callable[[str], str],
+    alice: User,
+    bob: User,
+) -> None:
+    eight_minutes_ago = timezone.now() - timedelta(minutes=8)
+    order = make_order(alice, training_input_url=any_zip("alice.zip"))
+    HeadshotModel.objects.filter(pk=order.pk).update(
+        created_at=eight_minutes_ago,
+        submission_started_at=eight_minutes_ago,  # a dead submitter
+    )
+    own = train_for(slow_gateway, order, order.training_input_url)
+    backdate(slow_emulator, own, minutes=7)
+    other = train_for(slow_gateway, make_order(bob), any_zip("bob.zip"))
+    backdate(slow_emulator, other, minutes=6)
+
+    submit_training(order_id=order.pk, gateway=slow_gateway)  # sync's retry takes the claim over
+
+    order.refresh_from_db()
+    assert (order.status, order.replicate_training_id) == (Status.TRAINING, own)
+    assert training_ids(slow_emulator) == {own, other}  # no second, paid training
+
+
+def test_it_keeps_the_order_queued_when_the_create_and_its_lookup_get_no_answer(
+    slow_emulator: ReplicateEmulator, slow_gateway: ReplicateGateway, alice: User
+) -> None:
+    zip_name = default_storage.save("training-sets/alice.zip", ContentFile(make_photo_zip()))
+    order = make_order(alice, training_zip=zip_name)
+    slow_emulator.set_faults(
+        slow_answer_creates=1, hang_lists=LOOKUP_ATTEMPTS, hang_seconds=5,
+        create_faults_for=["trainings"],
+    )  # fmt: skip
+
+    followups = submit_training(order_id=order.pk, gateway=slow_gateway)
+
+    order.refresh_from_db()
+    assert followups == []
+    assert (order.status, order.error, order.failed_at) == (Status.QUEUED, "", None)
+    assert order.training_input_url  # what the next lookup searches for
+    (created,) = training_ids(slow_emulator)  # Replicate created it all the same
+
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10, seconds=1)
+    HeadshotModel.objects.filter(pk=order.pk).update(
+        updated_at=ten_minutes_ago, submission_started_at=ten_minutes_ago
+    )
+    assert FollowUp(Next.SUBMIT_TRAINING, order.pk) in sync_quiet_trainings(gateway=slow_gateway)
+    submit_training(order_id=order.pk, gateway=slow_gateway)  # what sync enqueues
+
+    order.refresh_from_db()
+    assert (order.status, order.replicate_training_id) == (Status.TRAINING, created)
+    assert training_ids(slow_emulator) == {created}
+    assert slow_gateway.get_training(created).status != "canceled"
+
+
+def test_it_cancels_trainings_that_no_order_wants(
+    slow_emulator: ReplicateEmulator,
+    slow_gateway: ReplicateGateway,
+    any_zip: Callable[[str], str],
+    alice: User,
+    bob: User,
+) -> None:
+    def order_with_training(status: str, name: str, **fields: Any) -> tuple[HeadshotModel, str]:
+        order = make_order(alice, status, training_input_url=any_zip(name), **fields)
+        return order, train_for(slow_gateway, order, order.training_input_url)
+
+    _, of_failed = order_with_training(Status.FAILED, "failed.zip")
+    _, of_canceled = order_with_training(Status.CANCELED, "canceled.zip")
+    deleted, of_deleted = order_with_training(Status.TRAINING, "deleted.zip")
+    HeadshotModel.objects.filter(pk=deleted.pk).update(
+        replicate_training_id=of_deleted, deleted_at=timezone.now()
+    )
+    training, its_own = order_with_training(Status.TRAINING, "training.zip")
+    HeadshotModel.objects.filter(pk=training.pk).update(replicate_training_id=its_own)
+    duplicate = train_for(slow_gateway, training, training.training_input_url)
+    _, of_queued = order_with_training(Status.QUEUED, "queued.zip")  # its submitter looks it up
+    strangers = train_for(slow_gateway, None, any_zip("not-ours.zip"))
+
+    sync_quiet_trainings(gateway=slow_gateway)
+
+    statuses = {id: slow_gateway.get_training(id).status for id in training_ids(slow_emulator)}
+    canceled = {id for id, status in statuses.items() if status == "canceled"}
+    assert canceled == {of_failed, of_canceled, of_deleted, duplicate}
+    assert statuses[its_own] != "canceled"
+    assert statuses[of_queued] != "canceled"
+    assert statuses[strangers] != "canceled"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +79,38 @@ def test_it_refuses_the_set_when_clamd_is_configured_but_not_running(
     assert refused.value.problems[0].photo_name is None
     assert refused.value.retryable
     assert leftovers(photo_temp_dir) == []
+
+
+@pytest.fixture
+def dripping_clamd() -> Iterator[str]:
+    """A "clamd" that reads the stream, then answers one byte every 0.2 s and never ends."""
+
+    def serve(listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    while not conn.recv(65536).endswith(struct.pack(">I", 0)):
+                        pass
+                    for _ in range(300):
+                        conn.sendall(b"s")
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=serve, args=(listener,), daemon=True).start()
+    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_it_gives_up_on_a_clamd_that_drips_its_answer(dripping_clamd: str) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(scanning.ScannerUnavailable):
+        scanning.scan(io.BytesIO(b"a photo"), url=dripping_clamd, timeout=1.0)
+
+    assert time.monotonic() - started < 10  # the timeout bounds the whole scan, not each read

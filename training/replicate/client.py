@@ -6,6 +6,10 @@ every failure into one of four exceptions that say what the caller may do next:
 `ReplicateUnavailable` (not accepted; retry), `ReplicateAmbiguous` (a create may have been
 accepted: look it up before creating again). The official client never retries a POST, and
 neither does this module: retry policy belongs to the caller.
+
+Every request has a bounded timeout, whatever the official client asks for: it sends prediction
+creates and file uploads with `timeout=None` (no limit at all), and one unresponsive Replicate
+then held a worker, and every order behind it, for minutes. `BoundedTimeouts` puts the limits back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
+from urllib.parse import urlencode
 
 import httpx
 import replicate
@@ -28,6 +33,11 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 _PROGRESS = re.compile(r"(\d{1,3})%\|[^|\r\n]*\|\s*(\d+)/(\d+)")
 _THROTTLE_DETAIL = re.compile(r"available in ([0-9]{1,9}(?:\.[0-9]{1,9})?) second")
 _SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")
+# The longest silence we wait for on any one request (connecting, sending, each read).
+DEFAULT_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+# The longest the official client sleeps between its own retries of a GET.
+RETRY_AFTER_CAP_SECONDS = 2.0
 
 
 class ReplicateGatewayError(Exception):
@@ -217,20 +227,55 @@ def client_from_settings() -> ReplicateGateway:
     return ReplicateGateway(
         api_token=getattr(settings, "REPLICATE_API_TOKEN", None),
         base_url=getattr(settings, "REPLICATE_BASE_URL", None),
+        timeout=float(getattr(settings, "REPLICATE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
     )
+
+
+class BoundedTimeouts(httpx.HTTPTransport):
+    """A transport that fills in every timeout a request left unlimited (`None`) and caps the
+    others at ours.
+
+    httpx takes a per-request `timeout=None` as "no limit", overriding the client's own; the
+    official client passes exactly that for prediction creates and file uploads. It also retries
+    a GET answered 429/503/504 up to 10 times, sleeping whatever Retry-After says (an hour, if so
+    told): the header it reads is capped here.
+    """
+
+    def __init__(self, timeout: httpx.Timeout) -> None:
+        super().__init__()
+        self._bounds = timeout.as_dict()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        given = request.extensions.get("timeout") or {}
+        request.extensions["timeout"] = {
+            name: bound if given.get(name) is None else min(given[name], bound)
+            for name, bound in self._bounds.items()
+        }
+        response = super().handle_request(request)
+        if request.method == "GET" and response.status_code in (429, 503, 504):
+            wait = _retry_after(response, None)
+            if wait is None or wait > RETRY_AFTER_CAP_SECONDS:
+                response.headers["Retry-After"] = str(int(RETRY_AFTER_CAP_SECONDS))
+        return response
 
 
 class ReplicateGateway:
     """The calls our stages make to Replicate, keyword arguments in, our dataclasses out."""
 
     def __init__(
-        self, *, api_token: str | None, base_url: str | None = None, timeout: float = 30.0
+        self,
+        *,
+        api_token: str | None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._last = threading.local()
+        bounds = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))
         self._client = replicate.Client(
             api_token=api_token,
             base_url=api_root(base_url),
-            timeout=httpx.Timeout(timeout, connect=5.0),
+            timeout=bounds,
+            transport=BoundedTimeouts(bounds),  # the client wraps it in its retrying transport
             event_hooks={"response": [self._remember]},
         )
 
@@ -371,6 +416,20 @@ class ReplicateGateway:
     def get_prediction(self, prediction_id: str) -> PredictionInfo:
         prediction = self._call(lambda: self._client.predictions.get(prediction_id))
         return parse_prediction(prediction.dict())
+
+    def list_predictions(
+        self, *, created_after: datetime | None = None
+    ) -> Iterator[PredictionInfo]:
+        """Predictions newest first (those created since `created_after`), page by page.
+
+        How a create whose answer was lost is found again: by its version and input.
+        """
+        since = {"created_after": created_after.isoformat()} if created_after else {}
+        cursor: str | None = f"/v1/predictions?{urlencode(since)}".rstrip("?")
+        while cursor:
+            page = self._get_json(cursor)
+            yield from (parse_prediction(item) for item in page.get("results", []))
+            cursor = page.get("next")
 
     def cancel_prediction(self, prediction_id: str) -> PredictionInfo:
         prediction = self._call(lambda: self._client.predictions.cancel(prediction_id))

@@ -2,6 +2,8 @@
 
 Counters ("the next N") are spent as the faults happen; switches stay on until turned off.
 Webhook switches are read when a training or prediction is created and stay with it.
+Holds (`hang_creates`, `slow_answer_creates`, `hang_outputs`, `hang_lists`) keep a request
+waiting for `hang_seconds`, so a test can catch the caller at that point (and kill it there).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class Faults:
     retry_after_seconds: int = 1
     server_error_creates: int = 0
     drop_after_accept_creates: int = 0
+    # Frozen before anything happens, as under SIGSTOP: after `hang_seconds` the create goes on.
+    hang_creates: int = 0
+    # Created at once, answered only after `hang_seconds` (webhooks may come first).
+    slow_answer_creates: int = 0
+    # An output download held for `hang_seconds` before its bytes are sent.
+    hang_outputs: int = 0
+    # A listing of trainings or predictions held for `hang_seconds` before it is answered.
+    hang_lists: int = 0
+    hang_seconds: float = 30.0
     create_faults_for: tuple[str, ...] = CREATE_KINDS
     reject_training_create: int | None = None
     webhooks_twice: bool = False
@@ -82,6 +93,9 @@ class CreateOutcome:
     rate_limited: bool = False
     server_error: bool = False
     drop_connection: bool = False
+    hang_before: bool = False
+    slow_answer: bool = False
+    hold_seconds: float = 0.0
     fail_job: bool = False
     plan: WebhookPlan = field(default_factory=WebhookPlan)
 
@@ -104,8 +118,29 @@ def take_create_outcome(faults: Faults, kind: str) -> CreateOutcome:
         if faults.drop_after_accept_creates > 0:
             faults.drop_after_accept_creates -= 1
             outcome.drop_connection = True
+        outcome.hang_before = _spend(faults, "hang_creates")
+        outcome.slow_answer = _spend(faults, "slow_answer_creates")
+        outcome.hold_seconds = faults.hang_seconds
     outcome.fail_job = _spend_failure(faults, kind)
     return outcome
+
+
+def _spend(faults: Faults, counter: str) -> bool:
+    """Whether one of the next N of `counter` is due now (and spend it)."""
+    left = int(getattr(faults, counter))
+    if left > 0:
+        setattr(faults, counter, left - 1)
+    return left > 0
+
+
+def take_list_hold(faults: Faults) -> float:
+    """Seconds the next listing is held (0: answered at once)."""
+    return faults.hang_seconds if _spend(faults, "hang_lists") else 0.0
+
+
+def take_output_hold(faults: Faults) -> float:
+    """Seconds the next output download is held (0: served at once)."""
+    return faults.hang_seconds if _spend(faults, "hang_outputs") else 0.0
 
 
 def _spend_failure(faults: Faults, kind: str) -> bool:

@@ -11,8 +11,13 @@ import base64
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from training.replicate.emulator_faults import CreateOutcome, take_create_outcome
+from training.replicate.emulator_faults import (
+    CreateOutcome,
+    take_create_outcome,
+    take_list_hold,
+)
 from training.replicate.emulator_http import Problem, Reply, Request, Route, route
 from training.replicate.emulator_jobs import JobRunner
 from training.replicate.emulator_store import (
@@ -59,6 +64,7 @@ class ApiEndpoints:
             route("GET", "/v1/trainings/{id}", self.get_job),
             route("POST", "/v1/trainings/{id}/cancel", self.cancel_job),
             route("POST", "/v1/predictions", self.create_prediction),
+            route("GET", "/v1/predictions", self.list_predictions),
             route("GET", "/v1/predictions/{id}", self.get_job),
             route("POST", "/v1/predictions/{id}/cancel", self.cancel_job),
             route("GET", "/v1/webhooks/default/secret", self.webhook_secret),
@@ -142,7 +148,7 @@ class ApiEndpoints:
             job.destination, job.events = destination, events
             data = job_json(self.state, job)
         self.runner.start(job)
-        return Reply(201, data, drop_connection=outcome.drop_connection)
+        return self._answer(data, outcome)
 
     def create_prediction(self, request: Request) -> Reply:
         body = request.json_object()
@@ -155,18 +161,37 @@ class ApiEndpoints:
             job.events = events
             data = job_json(self.state, job)
         self.runner.start(job)
-        return Reply(201, data, drop_connection=outcome.drop_connection)
+        return self._answer(data, outcome)
 
     def list_trainings(self, request: Request) -> Reply:
+        return self._list_jobs(request, "training")
+
+    def list_predictions(self, request: Request) -> Reply:
+        return self._list_jobs(request, "prediction")
+
+    def _list_jobs(self, request: Request, kind: str) -> Reply:
+        """Newest first, in pages; `created_after`/`created_before` narrow it as Replicate does."""
+        since, until = _query_time(request, "created_after"), _query_time(request, "created_before")
+        with self.state.lock:
+            hold = take_list_hold(self.state.faults)
+        if hold and not self.state.hold(hold):
+            raise Problem(503, "Service unavailable", "The emulator is stopping.")
         with self.state.lock:
             jobs = sorted(
-                (job for job in self.state.jobs.values() if job.kind == "training"),
+                (
+                    job
+                    for job in self.state.jobs.values()
+                    if job.kind == kind
+                    and (since is None or job.created_at >= since)
+                    and (until is None or job.created_at < until)
+                ),
                 key=lambda job: job.seq,
                 reverse=True,
             )
             size = self.state.config.page_size
             page, before, after = _page(jobs, request.query.get("cursor"), size)
-            base = f"{self.state.config.root}/v1/trainings?cursor="
+            kept = urlencode({k: v for k, v in request.query.items() if k != "cursor"})
+            base = f"{self.state.config.root}/v1/{kind}s?{kept + '&' if kept else ''}cursor="
             return Reply(
                 200,
                 {
@@ -202,11 +227,20 @@ class ApiEndpoints:
             raise Problem(404, "Not found", "The requested resource could not be found.")
         return job
 
+    def _answer(self, data: dict[str, Any], outcome: CreateOutcome) -> Reply:
+        """The 201 of a create: at once, late (`slow_answer`), or never (`drop_connection`)."""
+        if outcome.slow_answer and not self.state.hold(outcome.hold_seconds):
+            return Reply(201, data, drop_connection=True)
+        return Reply(201, data, drop_connection=outcome.drop_connection)
+
     def _create_outcome(self, kind: str) -> CreateOutcome:
         """Spend the create faults and raise the problem they call for, if any."""
         with self.state.lock:
             outcome = take_create_outcome(self.state.faults, kind)
             retry_after = self.state.faults.retry_after_seconds
+            self.state.throttled += outcome.rate_limited
+        if outcome.hang_before and not self.state.hold(outcome.hold_seconds):
+            raise Problem(503, "Service unavailable", "The emulator is stopping.")
         if outcome.reject_status is not None:
             raise _rejection(outcome.reject_status)
         if outcome.rate_limited:
@@ -314,6 +348,18 @@ def _rejection(status: int) -> Problem:
             "credit, please wait a few minutes before retrying.",
         )
     return _invalid("input", "input_images is required", kind="required")
+
+
+def _query_time(request: Request, name: str) -> datetime | None:
+    """An ISO 8601 date-time from the query string, or a 400 problem."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise Problem(400, "Invalid date-time", f"{name} is not an ISO 8601 date-time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _cursor(direction: str, seq: int) -> str:
