@@ -3,23 +3,28 @@ prediction's images copied into our storage at once (Replicate deletes them afte
 and the order made ready when every prompt has its headshots.
 
 A failed prediction is tried once more; a prompt that fails twice fails the order.
+
+Each row gets at most one Replicate prediction, even when a create is not answered (a dropped
+connection, a killed worker): Replicate's prediction is known by the order's trained version
+and the row's prompt, so after an unclear answer, or when sync finds a `starting` row without an
+id, we list recent predictions and adopt that one; only when none exists is it created again.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 from PIL import Image
 
+from headshots.storage import save_whole
 from training.followups import FollowUp, Next
 from training.models import (
     Headshot,
@@ -33,15 +38,18 @@ from training.outputs import EXTENSIONS, OutputHostRefused, OutputRefused, downl
 from training.prompts import prompts_for
 from training.replicate.client import (
     PredictionInfo,
+    ReplicateAmbiguous,
     ReplicateGateway,
     ReplicateGatewayError,
     client_from_settings,
 )
-from training.trainings import order_fail, seconds_between, with_backoff
+from training.trainings import CREATE_ATTEMPTS, order_fail, seconds_between, with_backoff
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_SIDE = 480
+# Our clock and Replicate's may disagree: a lookup reaches this far before the row was made.
+LOOKUP_MARGIN = timedelta(minutes=5)
 GENERATION_FAILED = _(
     "We could not create your headshots. Nothing was charged; please start a new order."
 )
@@ -71,21 +79,86 @@ def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None)
 def submit_prediction(
     order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
 ) -> list[FollowUp]:
-    """Claim the row (pending → starting) so no other worker submits it, then create it."""
+    """Claim the row (pending → starting) so no other worker submits it, then create it once."""
     if not prediction.move_to(Prediction.State.STARTING):
         return []
     try:
-        info = with_backoff(lambda: gateway.create_prediction(
-            version=order.replicate_version_id,
-            input=prediction_input(prediction.prompt),
-            webhook=f"{settings.SITE_URL}/webhooks/replicate/",
-            webhook_events_filter=["start", "completed"],
-        ))  # fmt: skip
+        info = create_prediction(order, prediction, gateway)
+    except ReplicateAmbiguous as error:
+        # It may exist: the row stays `starting` for sync to look up, never created blindly.
+        logger.warning("order %s: prediction %s unclear: %r", order.uuid, prediction.pk, error)
+        return []
     except ReplicateGatewayError as error:
         logger.warning("order %s: prediction %s not created: %r", order.uuid, prediction.pk, error)
         prediction.move_to(Prediction.State.FAILED, error=repr(error))
         return prediction_failed(prediction)
-    Prediction.objects.filter(pk=prediction.pk).update(replicate_prediction_id=info.id)
+    return adopt_prediction(info=info, prediction=prediction, gateway=gateway)
+
+
+def create_prediction(
+    order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
+) -> PredictionInfo:
+    """Create the row's prediction; after an unclear answer, look for it before creating again."""
+    for _attempt in range(CREATE_ATTEMPTS):
+        try:
+            return with_backoff(lambda: gateway.create_prediction(
+                version=order.replicate_version_id,
+                input=prediction_input(prediction.prompt),
+                webhook=f"{settings.SITE_URL}/webhooks/replicate/",
+                webhook_events_filter=["start", "completed"],
+            ))  # fmt: skip
+        except ReplicateAmbiguous:
+            logger.warning("order %s: prediction %s create unclear; looking it up", order.uuid,
+                           prediction.pk)  # fmt: skip
+            try:
+                found = find_prediction_for(order, prediction, gateway)
+            except ReplicateGatewayError as error:
+                raise ReplicateAmbiguous(f"and the lookup failed: {error!r}") from error
+            if found:
+                return found
+    raise ReplicateAmbiguous("the prediction create never got a clear answer")
+
+
+def find_prediction_for(
+    order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
+) -> PredictionInfo | None:
+    """Replicate's prediction for this row: the order's trained version, the row's prompt, made
+    since the row was, and not already another row's."""
+    version = bare_version(order.replicate_version_id)
+    taken = set(
+        order.predictions.exclude(pk=prediction.pk)
+        .exclude(replicate_prediction_id="")
+        .values_list("replicate_prediction_id", flat=True)
+    )
+    for info in gateway.list_predictions(created_after=prediction.created_at - LOOKUP_MARGIN):
+        if (
+            info.version == version
+            and info.input.get("prompt") == prediction.prompt
+            and info.id not in taken
+        ):
+            return info
+    return None
+
+
+def bare_version(reference: str) -> str:
+    """`owner/name:hash` (or a bare hash) to the hash Replicate shows on a prediction."""
+    return reference.rpartition(":")[2]
+
+
+def adopt_prediction(
+    *, info: PredictionInfo, prediction: Prediction, gateway: ReplicateGateway
+) -> list[FollowUp]:
+    """Record Replicate's id on the row once; a second prediction for one row is canceled."""
+    adopted = Prediction.objects.filter(
+        pk=prediction.pk, replicate_prediction_id__in=("", info.id)
+    ).update(replicate_prediction_id=info.id)
+    if not adopted:
+        logger.warning("prediction %s has another id already; canceling %s", prediction.pk, info.id)
+        try:
+            gateway.cancel_prediction(info.id)
+        except ReplicateGatewayError:  # best effort: it ends on its own anyway
+            logger.warning("prediction %s: could not cancel %s", prediction.pk, info.id)
+        return []
     prediction.replicate_prediction_id = info.id
     return apply_prediction_update(info=info, prediction=prediction) or []
 
@@ -112,14 +185,40 @@ def apply_prediction_update(
             locked.filter(pk=found).first()
             if found
             else locked.filter(replicate_prediction_id=info.id).first()
+            or adopt_waiting(locked, info)
         )
         if prediction is None:
             return None
         return [] if prediction.is_final else apply_prediction_status(prediction, info)
 
 
+def adopt_waiting(locked: QuerySet[Prediction], info: PredictionInfo) -> Prediction | None:
+    """News about a prediction whose create has not answered yet (its id is not saved): the
+    row waiting for it, known by trained version and prompt, takes the id now."""
+    prompt = info.input.get("prompt")
+    if not info.version or not isinstance(prompt, str):
+        return None
+    same_version = Q(order__replicate_version_id=info.version) | Q(
+        order__replicate_version_id__endswith=f":{info.version}"
+    )
+    waiting = locked.filter(
+        same_version,
+        order__status=Status.GENERATING,
+        status__in=[Prediction.State.PENDING, Prediction.State.STARTING],
+        replicate_prediction_id="",
+        prompt=prompt,
+    ).first()
+    if waiting is None:
+        return None
+    Prediction.objects.filter(pk=waiting.pk).update(replicate_prediction_id=info.id)
+    waiting.replicate_prediction_id = info.id
+    return waiting
+
+
 def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> list[FollowUp]:
     """Move the (locked) prediction as its status says; success and failure have follow-ups."""
+    if prediction.status == Prediction.State.PENDING:  # adopted: its create did reach Replicate
+        prediction.move_to(Prediction.State.STARTING)
     if info.status == "processing":
         prediction.move_to(Prediction.State.PROCESSING)
         return []
@@ -175,25 +274,31 @@ def store_outputs(*, prediction_id: int) -> list[FollowUp]:
 
 
 def store_output(prediction: Prediction, index: int, url: str) -> None:
-    """One image: downloaded (capped, typed), stored with a small preview, recorded once."""
+    """One image: downloaded (capped, typed), stored with a small preview, recorded once.
+
+    Each file is saved whole (`save_whole`); when anything on the way fails (a full disk), the
+    files already saved go too: no file is left that no row points to.
+    """
     if Headshot.objects.filter(prediction=prediction, output_index=index).exists():
         return
     content, content_type = download_output(url)
     folder = f"headshots/{prediction.order.uuid}"
     stem = f"{prediction.prompt_index + 1}-{prediction.attempt}-{index + 1}"
-    extension = EXTENSIONS[content_type]
-    image_name = default_storage.save(f"{folder}/{stem}.{extension}", ContentFile(content))
-    width, height, preview = make_preview(content)
-    preview_name = default_storage.save(f"{folder}/previews/{stem}.webp", ContentFile(preview))
+    image_name = f"{folder}/{stem}.{EXTENSIONS[content_type]}"
+    stored: list[str] = []
     try:
+        stored.append(save_whole(default_storage, image_name, io.BytesIO(content)))
+        width, height, preview = make_preview(content)
+        preview_name = f"{folder}/previews/{stem}.webp"
+        stored.append(save_whole(default_storage, preview_name, io.BytesIO(preview)))
         Headshot.objects.create(
             order=prediction.order, prediction=prediction, output_index=index,
-            image=image_name, preview=preview_name, content_type=content_type,
+            image=stored[0], preview=stored[1], content_type=content_type,
             width=width, height=height, size_bytes=len(content),
         )  # fmt: skip
     except Exception:
-        default_storage.delete(image_name)
-        default_storage.delete(preview_name)
+        for name in stored:
+            default_storage.delete(name)
         raise
 
 
@@ -236,10 +341,12 @@ def finish_if_complete(order: HeadshotModel) -> list[FollowUp]:
 
 
 def sync_quiet_predictions(*, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
-    """Predictions with no news for SYNC_AFTER_MINUTES are looked up; stored outputs resumed."""
+    """Predictions with no news for SYNC_AFTER_MINUTES are looked up; stored outputs resumed;
+    unanswered creates adopted or made again; generations that never began begun."""
     quiet_since = timezone.now() - timedelta(minutes=settings.SYNC_AFTER_MINUTES)
     gateway = gateway or client_from_settings()
-    followups: list[FollowUp] = []
+    followups = recover_unanswered_creates(gateway=gateway, quiet_since=quiet_since)
+    followups += restart_empty_generations(quiet_since=quiet_since)
     running = Prediction.objects.filter(
         order__status=Status.GENERATING,
         status__in=[Prediction.State.STARTING, Prediction.State.PROCESSING],
@@ -270,3 +377,36 @@ def sync_quiet_predictions(*, gateway: ReplicateGateway | None = None) -> list[F
         FollowUp(Next.GENERATE_HEADSHOTS, pk) for pk in pending.values_list("pk", flat=True)
     ]
     return followups
+
+
+def recover_unanswered_creates(
+    *, gateway: ReplicateGateway, quiet_since: datetime
+) -> list[FollowUp]:
+    """Rows left `starting` without an id (the creating worker died or never heard back): adopt
+    what Replicate has for them, or, when it has nothing, hand them back to be created."""
+    abandoned = Prediction.objects.filter(
+        order__status=Status.GENERATING,
+        status=Prediction.State.STARTING,
+        replicate_prediction_id="",
+        updated_at__lt=quiet_since,
+    ).select_related("order")
+    followups: list[FollowUp] = []
+    for prediction in abandoned:
+        try:
+            info = find_prediction_for(prediction.order, prediction, gateway)
+        except Exception:  # one unreachable lookup must not stop the others
+            logger.exception("prediction %s: sync could not look it up", prediction.pk)
+            continue
+        if info is not None:
+            followups += adopt_prediction(info=info, prediction=prediction, gateway=gateway)
+        elif prediction.release():
+            followups.append(FollowUp(Next.GENERATE_HEADSHOTS, prediction.order_id))
+    return followups
+
+
+def restart_empty_generations(*, quiet_since: datetime) -> list[FollowUp]:
+    """Orders generating without a single prediction row: the task that makes them died first."""
+    empty = HeadshotModel.objects.filter(
+        status=Status.GENERATING, updated_at__lt=quiet_since, predictions__isnull=True
+    )
+    return [FollowUp(Next.GENERATE_HEADSHOTS, pk) for pk in empty.values_list("pk", flat=True)]

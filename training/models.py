@@ -269,6 +269,16 @@ class Prediction(models.Model):
             setattr(self, field, value)
         return True
 
+    def release(self) -> bool:
+        """A create that never reached Replicate: back to `pending`, to be created again, unless
+        its id arrived meanwhile (a late answer or webhook got there first)."""
+        released = Prediction.objects.filter(
+            pk=self.pk, status=Prediction.State.STARTING, replicate_prediction_id=""
+        ).update(status=Prediction.State.PENDING, updated_at=timezone.now())
+        if released:
+            self.status = Prediction.State.PENDING
+        return released == 1
+
 
 PREDICTION_FINAL_STATES = frozenset(
     {Prediction.State.SUCCEEDED, Prediction.State.FAILED, Prediction.State.CANCELED}

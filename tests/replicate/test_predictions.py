@@ -12,6 +12,7 @@ from PIL import Image
 
 from tests.replicate.conftest import WebhookReceiver, wait_until
 from training.replicate.client import PredictionInfo, ReplicateGateway, ReplicateRejected
+from training.replicate.emulator import ReplicateEmulator
 
 EVENTS = ["start", "output", "logs", "completed"]
 
@@ -111,3 +112,43 @@ def test_it_fails_the_next_prediction_on_demand(
     assert failed.status == "failed"
     assert failed.error == "NSFW content detected"
     assert fine.status == "succeeded"
+
+
+def test_it_lists_predictions_newest_first_across_pages(
+    gateway: ReplicateGateway, trained_version: str, webhook_receiver: WebhookReceiver
+) -> None:
+    created = [predict(gateway, trained_version, webhook_receiver, seed=n).id for n in range(3)]
+
+    listed = list(gateway.list_predictions())  # the emulator's pages hold two each
+
+    assert [info.id for info in listed] == created[::-1]
+    assert [info.input["seed"] for info in listed] == [2, 1, 0]
+    assert {info.version for info in listed} == {trained_version.split(":")[1]}
+
+
+def test_it_lists_only_predictions_created_after_a_moment(
+    gateway: ReplicateGateway, trained_version: str, webhook_receiver: WebhookReceiver
+) -> None:
+    older = predict(gateway, trained_version, webhook_receiver)
+    assert older.created_at is not None
+    newer = [predict(gateway, trained_version, webhook_receiver, seed=n).id for n in range(3)]
+    since = gateway.get_prediction(newer[0]).created_at
+    assert since is not None
+    assert since > older.created_at
+
+    listed = [info.id for info in gateway.list_predictions(created_after=since)]
+
+    assert listed == newer[::-1]
+    assert [
+        info.id for info in gateway.list_predictions(created_after=since.replace(year=2999))
+    ] == []
+
+
+def test_it_refuses_a_malformed_date_in_a_listing(emulator: ReplicateEmulator) -> None:
+    answer = httpx.get(
+        f"{emulator.base_url}/predictions?created_after=yesterday",
+        headers={"Authorization": f"Bearer {emulator.token}"},
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["title"] == "Invalid date-time"

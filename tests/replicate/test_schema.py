@@ -115,6 +115,9 @@ def test_it_speaks_replicates_schema_through_a_whole_order(
         webhook_events_filter=["completed"],
     )
     wait_until(lambda: gateway.get_prediction(prediction.id).is_terminal)
+    assert [p.id for p in gateway.list_predictions()] == [prediction.id]
+    assert prediction.created_at is not None
+    list(gateway.list_predictions(created_after=prediction.created_at))
     gateway.cancel_prediction(prediction.id)
     gateway.cancel_training(training.id)
     gateway.get_webhook_secret()

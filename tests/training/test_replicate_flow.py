@@ -135,3 +135,17 @@ def test_it_retries_a_failed_prediction_once(
     assert reaches(order, Status.READY, Status.FAILED).status == Status.READY
     assert Prediction.objects.filter(order=order, status="failed").count() == 1
     assert Prediction.objects.filter(order=order, attempt=2, status="succeeded").count() == 1
+
+
+def test_it_creates_one_prediction_per_prompt_when_their_answers_drop(
+    replicate: Any, dora: User, tmp_path: Path, settings: Any
+) -> None:
+    replicate.set_faults(drop_after_accept_creates=2, create_faults_for=("predictions",))
+    order = place_order(dora, tmp_path / "uploads", settings)
+
+    order = reaches(order, Status.READY, Status.FAILED)
+
+    assert order.status == Status.READY, order.error_detail
+    assert len(emulator_state(replicate)["predictions"]) == 2
+    assert Prediction.objects.filter(order=order).count() == 2
+    assert credit_balance(dora) == 0

@@ -1,7 +1,9 @@
 """Catch up with Replicate where webhooks did not arrive (cron, every few minutes).
 
 Trainings and predictions with no news for SYNC_AFTER_MINUTES are looked up and applied through
-the same code as the webhook; queued orders that were never submitted are submitted; orders in
+the same code as the webhook; queued orders that were never submitted are submitted; predictions
+whose create never answered are found on Replicate and adopted, or created again when Replicate
+has none; generations that died before their first prediction are started again; orders in
 progress for more than STUCK_AFTER_HOURS fail with a refund and an e-mail. With this, the app
 also works against the real Replicate where webhooks cannot reach it (a laptop).
 """
