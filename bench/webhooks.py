@@ -1,14 +1,16 @@
 """Benchmark `POST /webhooks/replicate/` under gunicorn (4 workers) on PostgreSQL.
 
-    .venv/bin/python bench/webhooks.py
+    .venv/bin/python bench/webhooks.py [--senders 16] [--workers 4] [--server URL]
 
-A fresh database (`headshots_bench`, migrated, then saved as a template) holds 400 orders in
-`training` and 70 orders in `generating` with 5 predictions each in `starting`. Each of those
-750 Replicate objects has two real events, start (`processing`) and completion (`succeeded`,
-or `failed` for one in five trainings and one in ten predictions): 1,500 unique deliveries,
-plus 500 re-sends of an earlier webhook-id (a quarter of the 2,000). About one object in six
-has its completion delivered before its start. Each body is signed with the Standard Webhooks
-secret at send time. No task worker runs: follow-ups are only rows in django_tasks_db's table.
+A database of its own (`bench_webhooks_<pid>_<random>`, created, migrated, then copied as the
+template `..._seed`; both dropped at the end, and no other database is ever touched) holds 400
+orders in `training` and 70 orders in `generating` with 5 predictions each in `starting`.
+Each of those 750 Replicate objects has two real events, start (`processing`) and completion
+(`succeeded`, or `failed` for one in five trainings and one in ten predictions): 1,500 unique
+deliveries, plus 500 re-sends of an earlier webhook-id (a quarter of the 2,000). About one
+object in six has its completion delivered before its start. Each body is signed with the
+Standard Webhooks secret at send time. No task worker runs: follow-ups are only rows in
+django_tasks_db's table.
 
 Two runs on the same deliveries, each on a fresh copy of the database: the baseline (one
 sender, one delivery at a time) and the benchmark (16 concurrent senders on a shared queue).
@@ -21,6 +23,7 @@ Targets: >= 200 deliveries/s and p99 <= 100 ms with 16 senders.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import http.client
 import json
@@ -43,11 +46,35 @@ import psycopg
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
-DB_NAME, SEED_DB = "headshots_bench", "headshots_bench_seed"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, read before Django starts, so that `--help` does nothing else."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark POST /webhooks/replicate/ under gunicorn on PostgreSQL, in "
+        "databases of its own (created and dropped by this run only)."
+    )
+    parser.add_argument(
+        "--senders", type=int, default=16, help="concurrent senders of the benchmark run (16)"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
+    parser.add_argument(
+        "--server", default="postgresql://postgres@127.0.0.1:5432",
+        help="PostgreSQL server to create this run's databases on (user with CREATEDB)",
+    )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+ARGS = parse_args() if __name__ == "__main__" else parse_args([])
+# Named for this run: the benchmark creates, copies and drops its own databases and no other.
+DB_NAME = f"bench_webhooks_{os.getpid()}_{secrets.token_hex(4)}"
+SEED_DB = f"{DB_NAME}_seed"
+SERVER_URL = ARGS.server.rstrip("/")
+ADMIN_URL = f"{SERVER_URL}/postgres"
+CREATED: set[str] = set()
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 SERVER_ENV = {
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+    "DATABASE_URL": f"{SERVER_URL}/{DB_NAME}",
     "DJANGO_SETTINGS_MODULE": "headshots.settings",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "DEBUG": "false",
@@ -77,7 +104,7 @@ from training.models import (  # noqa: E402
 from training.replicate.signatures import sign_webhook  # noqa: E402
 
 TRAININGS, PREDICTION_ORDERS, PROMPTS = 400, 70, 5
-TOTAL, SENDERS, WORKERS, TIME_LIMIT = 2_000, 16, 4, 120.0
+TOTAL, SENDERS, WORKERS, TIME_LIMIT = 2_000, ARGS.senders, ARGS.workers, 120.0
 TARGET_RATE, TARGET_P99_MS = 200.0, 100.0
 URL = "/webhooks/replicate/"
 TRAINER_VERSION = "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844497"
@@ -142,10 +169,24 @@ def admin(*statements: str) -> None:
             connection.execute(statement)
 
 
+def create_database(name: str, *, template: str | None = None) -> None:
+    """Create one of this run's databases (the name is new: CREATE fails on a clash)."""
+    admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    CREATED.add(name)
+
+
+def drop_database(name: str) -> None:
+    """Drop a database this run created, never another (and without forcing anyone off)."""
+    if name in CREATED:
+        connections.close_all()
+        admin(f"DROP DATABASE IF EXISTS {name}")
+        CREATED.discard(name)
+
+
 def prepare_database() -> list[ReplicateObject]:
     """Migrate a fresh database, seed it, and keep a copy as the template for every run."""
     connections.close_all()
-    admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+    create_database(DB_NAME)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=PROJECT_DIR,
@@ -153,20 +194,14 @@ def prepare_database() -> list[ReplicateObject]:
     )
     objects = seed()
     connections.close_all()
-    admin(
-        f"DROP DATABASE IF EXISTS {SEED_DB} WITH (FORCE)",
-        f"CREATE DATABASE {SEED_DB} TEMPLATE {DB_NAME}",
-    )
+    create_database(SEED_DB, template=DB_NAME)
     return objects
 
 
 def reset_database() -> None:
     """A fresh copy of the seeded database (the server must be stopped)."""
-    connections.close_all()
-    admin(
-        f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)",
-        f"CREATE DATABASE {DB_NAME} TEMPLATE {SEED_DB}",
-    )
+    drop_database(DB_NAME)
+    create_database(DB_NAME, template=SEED_DB)
 
 
 def seed() -> list[ReplicateObject]:
@@ -457,18 +492,23 @@ def run(
 
 
 def main() -> int:
+    try:
+        return measure()
+    finally:
+        for name in (DB_NAME, SEED_DB):
+            drop_database(name)
+
+
+def measure() -> int:
+    """Both runs on the same deliveries, then the table and the verdict."""
     objects = prepare_database()
     deliveries = build_deliveries(objects, random.Random(2026))
     print(
         f"{len(deliveries)} deliveries: {len({d.webhook_id for d in deliveries})} unique, "
         f"{len(objects)} trainings and predictions; gunicorn {WORKERS} workers on PostgreSQL\n"
     )
-    try:
-        base, base_ok = run("baseline, 1 sender", objects, deliveries, senders=1)
-        bench, bench_ok = run(f"benchmark, {SENDERS} senders", objects, deliveries, SENDERS)
-    finally:
-        connections.close_all()
-        admin(f"DROP DATABASE IF EXISTS {SEED_DB} WITH (FORCE)")
+    base, base_ok = run("baseline, 1 sender", objects, deliveries, senders=1)
+    bench, bench_ok = run(f"benchmark, {SENDERS} senders", objects, deliveries, SENDERS)
     rows = [
         ("deliveries/s", base.rate, bench.rate),
         ("p50 latency (ms)", base.percentile_ms(0.5), bench.percentile_ms(0.5)),

@@ -1,18 +1,32 @@
-"""S3 storage whose presigned links name an address the browser can reach.
+"""S3 storage whose presigned links name an address the browser can reach; files saved whole.
 
 Inside docker-compose the app reaches MinIO as http://minio:9000, a name only the containers
 know. A presigned signature covers the host, so a link cannot be rewritten afterwards: it has to
 be signed for the public address (AWS_S3_PUBLIC_ENDPOINT_URL) from the start. Uploads and
 downloads by the app itself still go through the internal endpoint.
+
+A full disk or a killed worker must never leave a truncated file under a real name, where it
+would look like a finished headshot or ZIP until the cleanup a day later: `save_whole` writes
+local files to a hidden temporary file beside the target, syncs it and renames it into place
+(an S3 PUT is whole or nothing already).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Any
 
 import boto3
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
+
+COPY_CHUNK = 256 * 1024
+PARTIAL_PREFIX = ".partial-"  # a hidden temporary name: never a gallery's, swept by the cleanup
 
 
 class PublicLinkS3Storage(S3Storage):
@@ -70,3 +84,27 @@ def presigned_put_url(storage: S3Storage, name: str, *, expire: int, content_typ
         "ContentType": content_type,
     }
     return str(client.generate_presigned_url("put_object", Params=params, ExpiresIn=expire))
+
+
+class _FinishedFile(File):
+    """A complete temporary file: FileSystemStorage moves it into place with one rename."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
+
+
+def save_whole(storage: Storage, name: str, content: IO[bytes]) -> str:
+    """Save `content` under `name` (or the free name the storage picks) whole or not at all."""
+    if not isinstance(storage, FileSystemStorage):
+        return storage.save(name, File(content, name=name))
+    folder = Path(storage.path(name)).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=PARTIAL_PREFIX)
+    try:
+        with os.fdopen(handle, "wb") as target:
+            shutil.copyfileobj(content, target, COPY_CHUNK)
+            target.flush()
+            os.fsync(target.fileno())  # on disk before it has a real name
+        return storage.save(name, _FinishedFile(None, name=temporary))
+    finally:
+        Path(temporary).unlink(missing_ok=True)  # gone after the rename; else the partial copy

@@ -38,7 +38,6 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import cv2
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.functional import lazy
@@ -46,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile
 from pillow_heif import register_heif_opener
 
+from headshots.storage import save_whole
 from training import photos, quality, scanning, zips
 
 if TYPE_CHECKING:
@@ -489,7 +489,7 @@ def _store(path: Path, *, storage: Storage, name: str) -> None:
         if storage.exists(name):  # never overwrite, nor later delete, someone else's object
             raise TrainingSetNotStored(f"{name} already exists in the storage")
         with path.open("rb") as stream:
-            saved = storage.save(name, File(stream, name=name))
+            saved = save_whole(storage, name, stream)  # a full disk leaves no partial ZIP
     except TrainingSetNotStored:
         raise
     except Exception as error:  # any storage backend, any failure: clean up, then say so

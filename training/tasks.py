@@ -1,17 +1,23 @@
 """The queue boundary: thin tasks that take ids, call a stage function, and enqueue what follows.
 
 Every task may run twice (the stage functions are idempotent), and follow-ups are enqueued only
-after the transaction that produced them commits.
+after the transaction that produced them commits. Once an order is submitted, `poll_replicate`
+follows it on a backend that can defer tasks (the database queue, RQ with its scheduler), in
+case a webhook is lost (training/polling.py).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.tasks import Task, task
+from django.utils import timezone
 
-from training import headshots, orders, trainings
+from training import headshots, orders, polling, trainings
 from training.followups import FollowUp, Next
 from training.models import HeadshotModel
 from training.notifications import notify_order_ready
@@ -21,12 +27,53 @@ from training.notifications import notify_order_ready
 def submit_training(order_id: int) -> None:
     """Send a queued order's photo set to Replicate."""
     enqueue_followups(trainings.submit_training(order_id=order_id))
+    start_polling(order_id)
 
 
 @task()
 def generate_headshots(order_id: int) -> None:
     """Start a prediction for every prompt still waiting for one."""
     enqueue_followups(headshots.start_predictions(order_id=order_id))
+    start_polling(order_id)  # after a staff retry, the first poll chain has ended
+
+
+@task()
+def poll_replicate(order_id: int, delay_seconds: int) -> None:
+    """Ask Replicate about the order's running jobs (a webhook may be lost); again later."""
+    followups, again = polling.order_poll(order_id=order_id)
+    enqueue_followups(followups)
+    if not again:
+        cache.delete(poll_key(order_id))
+        return
+    delay = polling.next_poll_seconds(delay_seconds, moved=bool(followups))
+    cache.set(poll_key(order_id), True, poll_claim_seconds(delay))
+    schedule_poll(order_id, delay)
+
+
+def poll_key(order_id: int) -> str:
+    return f"replicate-poll:{order_id}"
+
+
+def poll_claim_seconds(delay: int) -> int:
+    """How long a chain of polls holds its claim: a chain that died frees it soon after."""
+    return 3 * max(delay, settings.REPLICATE_POLL_MAX_SECONDS)
+
+
+def start_polling(order_id: int) -> None:
+    """One chain of polls per order (a second start while one runs does nothing)."""
+    if not poll_replicate.get_backend().supports_defer:
+        return  # the immediate backend: no worker to come back later; sync_replicate remains
+    first = settings.REPLICATE_POLL_SECONDS
+    if cache.add(poll_key(order_id), True, poll_claim_seconds(first)):
+        schedule_poll(order_id, first)
+
+
+def schedule_poll(order_id: int, delay_seconds: int) -> None:
+    """The next poll, `delay_seconds` from now, once the current transaction commits."""
+    run_after = timezone.now() + timedelta(seconds=delay_seconds)
+    transaction.on_commit(
+        partial(poll_replicate.using(run_after=run_after).enqueue, order_id, delay_seconds)
+    )
 
 
 @task()

@@ -158,16 +158,27 @@ def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 
 
 def order_context(order: HeadshotModel, rating_form: RatingForm | None = None) -> dict[str, object]:
+    progress = training_progress(order)
     headshots = list(order.headshots.all())
     return {
         "order": order,
         "package_title": package_title(order.package),
-        "progress": trainings.training_progress(order),
+        "progress": progress,
         "gallery": [gallery_item(order, headshot) for headshot in headshots],
         "favourite_count": sum(headshot.is_favourite for headshot in headshots),
         "rating": getattr(order, "rating", None),
         "rating_form": rating_form or rating_form_for(order),
     }
+
+
+def training_progress(order: HeadshotModel) -> int | None:
+    """The training's percentage; when reading it showed the training over, the order has moved
+    on (as the lost webhook would have moved it) and is shown as it now stands."""
+    progress, followups = trainings.training_progress(order)
+    if followups:
+        enqueue_followups(followups)
+        order.refresh_from_db()
+    return progress
 
 
 def rating_form_for(order: HeadshotModel) -> RatingForm:

@@ -37,13 +37,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from headshots.storage import presigned_put_url
+from headshots.storage import presigned_put_url, save_whole
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +248,7 @@ def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) 
 def save_quietly(name: str, content: IO[bytes]) -> str:
     """Save under `name`; on any storage failure leave nothing there and say so."""
     try:
-        return default_storage.save(name, File(content, name=name))
+        return save_whole(default_storage, name, content)  # never a truncated ZIP under `name`
     except Exception as error:  # any backend, any failure
         logger.exception("could not store the upload %s", name)
         upload_delete(name)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
@@ -18,9 +19,10 @@ from django.urls import reverse
 
 from accounts.credits import credit_balance, credits_spend_for_order
 from accounts.models import User
-from tests.training.ordering import emulator_state, place_order, reaches
+from tests.conftest import wait_for
+from tests.training.ordering import emulator_state, place_order, reaches, status_of
 from training.links import file_link
-from training.models import HeadshotModel, Status
+from training.models import HeadshotModel, Stage, Status, WebhookDelivery
 
 
 @pytest.fixture
@@ -126,6 +128,62 @@ def test_it_polls_while_training_and_shows_the_progress(
     assert 'hx-trigger="every 3s"' in partial
     assert 'value="42"' in partial
     assert "42 %" in partial
+
+
+def poll_status(client: Client, order: HeadshotModel) -> str:
+    """One poll of the live partial, as if the 10 s progress cache had run out meanwhile."""
+    cache.delete(f"training-progress:{order.uuid}")
+    response = client.get(order_url(order, "order_status"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_moves_on_when_the_progress_read_finds_the_training_finished(
+    replicate: Any, client: Client, dora: User, tmp_path: Path, settings: Any
+) -> None:
+    replicate.set_faults(webhooks_never=True)  # as if a restart had lost every webhook
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.TRAINING)
+    client.force_login(dora)
+
+    wait_for(lambda: 'data-status="generating"' in poll_status(client, order), timeout=30)
+
+    order.refresh_from_db()
+    assert order.status == Status.GENERATING
+    assert order.replicate_version_id.startswith(f"headshots/headshots-{order.uuid}:")
+    assert order.events.filter(stage=Stage.TRAINING).count() == 1
+    assert order.predictions.count() == 2  # the follow-up ran: headshots are being made
+    assert not WebhookDelivery.objects.exists()  # no webhook, no sync_replicate: the page did it
+    assert "Entrenamiento" not in poll_status(client, order)
+
+
+def test_it_fails_and_refunds_when_the_progress_read_finds_the_training_failed(
+    replicate: Any, client: Client, dora: User, tmp_path: Path, settings: Any
+) -> None:
+    replicate.set_faults(webhooks_never=True, fail_trainings=1)
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.TRAINING)
+    client.force_login(dora)
+
+    wait_for(lambda: 'data-status="failed"' in poll_status(client, order), timeout=30)
+
+    order.refresh_from_db()
+    assert (order.status, order.failure_stage) == (Status.FAILED, Stage.TRAINING)
+    assert credit_balance(dora) == 1
+    assert order.events.filter(stage=Stage.TRAINING).count() == 1
+
+
+def test_it_shows_the_training_when_replicate_does_not_answer_the_progress_read(
+    replicate: Any, client: Client, dora: User, tmp_path: Path, settings: Any
+) -> None:
+    replicate.set_faults(webhooks_never=True)
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.TRAINING)
+    client.force_login(dora)
+    replicate.stop()
+
+    partial = poll_status(client, order)
+
+    assert 'data-status="training"' in partial
+    assert "0 %" in partial
+    assert status_of(order) == Status.TRAINING
 
 
 @pytest.mark.django_db

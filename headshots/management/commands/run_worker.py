@@ -1,7 +1,8 @@
 """Run the task worker that matches TASKS_BACKEND: one command for deployments, whatever the queue.
 
 `database` (the default) runs django-tasks-db's `db_worker`; `rq` runs an RQ worker on Redis
-with the job class django-tasks-rq needs. Extra arguments are passed on unchanged.
+with the job class django-tasks-rq needs and its scheduler (for tasks deferred with run_after).
+Extra arguments are passed on unchanged.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.TASKS_BACKEND == "rq":
-            call_command(
-                "rqworker", "default", job_class="django_tasks_rq.Job", burst=options["batch"]
-            )
+            call_command(  # the scheduler runs deferred tasks (the polls of Replicate)
+                "rqworker", "default", job_class="django_tasks_rq.Job", burst=options["batch"],
+                with_scheduler=True,
+            )  # fmt: skip
         elif settings.TASKS_BACKEND == "database":
             call_command("db_worker", batch=options["batch"])
         else:
