@@ -12,7 +12,7 @@ import mimetypes
 import time
 from typing import Any
 
-from training.replicate.emulator_faults import Faults
+from training.replicate.emulator_faults import Faults, take_output_hold
 from training.replicate.emulator_http import Problem, Reply, Request, Route, route
 from training.replicate.emulator_store import (
     EmulatorState,
@@ -88,6 +88,9 @@ class FileEndpoints:
         with self.state.lock:
             found = self.state.outputs.get(f"{request.params['job']}/{request.params['name']}")
             redirect_to = self.state.faults.output_redirect_to
+            hold = take_output_hold(self.state.faults)
+        if hold and not self.state.hold(hold):
+            return Reply(200, b"", drop_connection=True)
         if redirect_to:
             return Reply(302, b"", "text/plain", headers={"Location": redirect_to})
         if found is None:
@@ -123,6 +126,8 @@ class FileEndpoints:
                     ],
                     "files": sorted(self.state.files),
                     "deliveries": list(self.state.deliveries),
+                    "held": self.state.held,
+                    "throttled": self.state.throttled,
                     "faults": self.state.faults.to_json(),
                 },
             )

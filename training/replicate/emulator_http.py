@@ -149,7 +149,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if reply.drop_connection:
             self.close_connection = True  # accepted, but the caller never hears so
             return
-        self._send(reply)
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):  # the caller gave up or was killed
+            self.close_connection = True
 
     def _dispatch(self) -> Reply:
         parts = urllib.parse.urlsplit(self.path)

@@ -128,7 +128,19 @@ class EmulatorState:
         self.files: dict[str, FileRecord] = {}
         self.outputs: dict[str, tuple[str, bytes]] = {}
         self.deliveries: list[dict[str, Any]] = []
+        self.held = 0  # requests a hang fault holds right now: a caller blocked at that point
+        self.throttled = 0  # creates answered 429 so far: a caller now in its back-off
         self._seq = 0
+
+    def hold(self, seconds: float) -> bool:
+        """Keep the calling request waiting (counted in `held`); False if the emulator stops."""
+        with self.lock:
+            self.held += 1
+        try:
+            return not self.stopping.wait(seconds)
+        finally:
+            with self.lock:
+                self.held -= 1
 
     def next_seq(self) -> int:
         """A creation counter, so listings have a stable newest-first order and cursors."""
