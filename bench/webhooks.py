@@ -18,7 +18,15 @@ Each run is checked: every answer 200, one WebhookDelivery per webhook-id, every
 prediction in the state its real events imply, one TrainingEvent per finished training, and
 exactly the follow-up tasks the real events call for (none for a repeat or a late start).
 
-Targets: >= 200 deliveries/s and p99 <= 100 ms with 16 senders.
+Targets: >= 200 deliveries/s and p99 <= 100 ms with 16 senders. With more senders (e.g. 200)
+the rate must hold, every delivery must be answered and pass the checks, and p99 must stay
+within twice the queueing time (senders / rate): degraded by waiting, never by loss.
+
+Where the time goes (py-spy over the gunicorn workers, 16 senders, 2 cores): about 43 % of a
+request waits on PostgreSQL (about ten round trips: the connection health check, BEGIN, the
+delivery row, the order or prediction locked and updated, its event, the follow-up task row,
+the delivery's outcome, COMMIT), 18 % is the transaction's begin and commit, 12 % the delivery
+row's insert and update, 10 % the middleware stack, 1 % the signature check.
 """
 
 from __future__ import annotations
@@ -106,6 +114,10 @@ from training.replicate.signatures import sign_webhook  # noqa: E402
 TRAININGS, PREDICTION_ORDERS, PROMPTS = 400, 70, 5
 TOTAL, SENDERS, WORKERS, TIME_LIMIT = 2_000, ARGS.senders, ARGS.workers, 120.0
 TARGET_RATE, TARGET_P99_MS = 200.0, 100.0
+# The latency target holds up to this many senders; beyond it requests queue for the two cores
+# (Little's law: senders / rate), and the target is graceful degradation: the rate holds, every
+# delivery is answered (none times out), nothing is lost or applied twice (the checks).
+TARGET_SENDERS = 16
 URL = "/webhooks/replicate/"
 TRAINER_VERSION = "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844497"
 
@@ -519,9 +531,18 @@ def measure() -> int:
     for name, before, after in rows:
         print(f"{name:18}{before:12.1f}{after:14.1f}{after / before:8.2f}x")
     rate_ok = bench.rate >= TARGET_RATE
-    p99_ok = bench.percentile_ms(0.99) <= TARGET_P99_MS
     print(f"\n  {'PASS' if rate_ok else 'FAIL'}  >= {TARGET_RATE:.0f} deliveries/s")
-    print(f"  {'PASS' if p99_ok else 'FAIL'}  p99 <= {TARGET_P99_MS:.0f} ms")
+    if SENDERS <= TARGET_SENDERS:
+        p99_ok = bench.percentile_ms(0.99) <= TARGET_P99_MS
+        print(f"  {'PASS' if p99_ok else 'FAIL'}  p99 <= {TARGET_P99_MS:.0f} ms")
+    else:
+        queueing_ms = 1000 * SENDERS / bench.rate
+        p99_ok = bench.percentile_ms(0.99) <= 2 * queueing_ms
+        print(
+            f"  {'PASS' if p99_ok else 'FAIL'}  p99 within twice the queueing time of "
+            f"{SENDERS} senders at this rate ({2 * queueing_ms:.0f} ms; the {TARGET_P99_MS:.0f} ms "
+            f"target is for {TARGET_SENDERS} senders)"
+        )
     if bench.others > 0.1:
         print(f"  (other processes took {bench.others:.0%} of the CPU: the figures are low)")
     return 0 if base_ok and bench_ok and rate_ok and p99_ok else 1
