@@ -1,8 +1,9 @@
 """The staff console for orders: find them, look inside, and retry, cancel, refund or delete them.
 
-Every action calls the stage function a person's own request would (`trainings.order_retry`,
-`trainings.order_cancel`, `orders.order_delete`, `credits_refund_order`) and enqueues its
-follow-ups, so staff go through the same state machine and clean-up as everybody else. State
+Every action calls a stage function and enqueues its follow-ups: cancel and delete call the very
+functions a person's own request calls (`trainings.order_cancel`, `orders.order_delete`); retry
+(`trainings.order_retry`) and refund (`credits_refund_order`) are for staff only, and go through
+the same state machine, ledger and clean-up, so staff can do nothing the model would refuse. State
 fields are read-only here: the state machine owns them. Each action needs its own permission
 (`retry_order`, `cancel_order`, `refund_order`, and the built-in `delete` for deleting with
 files): a staff member who may only look is offered none and can forge none.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -215,11 +217,15 @@ class HeadshotModelAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retry the selected failed orders"), permissions=["retry"])
     def retry_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
         """Failed orders start again where they can: headshots again, or the training again."""
-        retried, impossible = 0, []
+        retried, not_failed, photos_gone = 0, [], []
         for order in queryset.select_related("user"):
-            followups = trainings.order_retry(order)
+            try:
+                followups = trainings.order_retry(order)
+            except trainings.PhotosGone:
+                photos_gone.append(order.name)
+                continue
             if followups is None:
-                impossible.append(order.name)
+                not_failed.append(order.name)
                 continue
             enqueue_followups(followups)
             self.log_change(request, order, str(_("Retried.")))
@@ -227,11 +233,27 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         if retried:
             message = ngettext("%d order retried.", "%d orders retried.", retried) % retried
             self.message_user(request, message, messages.SUCCESS)
-        if impossible:
+        self.tell_not_retried(request, not_failed=not_failed, photos_gone=photos_gone)
+
+    def tell_not_retried(
+        self, request: HttpRequest, *, not_failed: list[str], photos_gone: list[str]
+    ) -> None:
+        """Why some orders did not start again: staff need to know whom to ask for a new order."""
+        if not_failed:
             self.message_user(
                 request,
-                _("Not retried (not failed, or its photos are already deleted): %(names)s")
-                % {"names": ", ".join(impossible)},
+                _("Not retried (not failed): %(names)s") % {"names": ", ".join(not_failed)},
+                messages.WARNING,
+            )
+        if photos_gone:
+            self.message_user(
+                request,
+                _(
+                    "Not retried: the photos of %(names)s are deleted (they are kept %(hours)d "
+                    "hours after a failure), so the training cannot run again. Ask the person "
+                    "to place a new order."
+                )
+                % {"names": ", ".join(photos_gone), "hours": settings.TEMP_RETENTION_HOURS},
                 messages.WARNING,
             )
 

@@ -1,7 +1,8 @@
 """The spec's cleanup policy: temporary files do not outlive their use.
 
 What goes, in one pass:
-- the ZIP of every order whose training has finished (succeeded, failed or canceled);
+- the ZIP of every order whose training has finished (succeeded or canceled), and of a failed
+  order TEMP_RETENTION_HOURS after the failure (until then staff may retry its training);
 - ZIPs under `training-sets/` older than TEMP_RETENTION_HOURS that no training in progress needs;
 - objects under `training-sets/` and `headshots/` that no row points to, once they are older than
   the retention (an order being created writes its ZIP a moment before its row);
@@ -9,7 +10,8 @@ What goes, in one pass:
   URL has expired for longer than the retention;
 - upload temporary files in FILE_UPLOAD_TEMP_DIR older than the retention (a crashed request's).
 
-A ZIP that a queued or running training may still download is never deleted, whatever its age.
+A ZIP that a queued or running training may still download, or that a staff retry of a recent
+failure would train on, is never deleted, whatever its age.
 The database work is a fixed number of queries whatever the number of orders, and running it
 twice deletes nothing the second time.
 """
@@ -56,8 +58,9 @@ def cleanup_temp_files(*, storage: Storage, dry_run: bool = False) -> CleanupRep
     """Apply the cleanup policy to the storage and the upload folder."""
     report = CleanupReport()
     cutoff = datetime.now(UTC) - timedelta(hours=settings.TEMP_RETENTION_HOURS)
-    kept_zips, referenced = names_in_use()
-    finished = finished_orders_zips()
+    keep = needs_its_zip(cutoff)
+    kept_zips, referenced = names_in_use(keep)
+    finished = finished_orders_zips(keep)
     for name in finished - kept_zips:
         delete(storage, name, report, dry_run=dry_run)
     for name in stored_names(storage, TRAINING_SETS):
@@ -71,17 +74,24 @@ def cleanup_temp_files(*, storage: Storage, dry_run: bool = False) -> CleanupRep
         if older_than(storage, name, upload_cutoff):
             delete(storage, name, report, dry_run=dry_run)
     if not dry_run and finished:
-        HeadshotModel.objects.filter(training_zip__in=finished).exclude(
-            status__in=NEEDS_ITS_ZIP
-        ).update(training_zip="")
+        HeadshotModel.objects.filter(training_zip__in=finished).exclude(keep).update(
+            training_zip=""
+        )
     report.deleted += stale_uploads(cutoff, dry_run=dry_run)
     return report
 
 
-def names_in_use() -> tuple[set[str], set[str]]:
-    """ZIPs that orders in progress need, and every stored name a headshot row points to."""
+def needs_its_zip(cutoff: datetime) -> Q:
+    """Orders whose ZIP stays: a training in progress may download it, and staff may retry the
+    training of an untrained order that failed after `cutoff`."""
+    retryable = Q(status=Status.FAILED, replicate_version_id="", failed_at__gte=cutoff)
+    return Q(status__in=NEEDS_ITS_ZIP) | retryable
+
+
+def names_in_use(keep: Q) -> tuple[set[str], set[str]]:
+    """ZIPs that orders still need, and every stored name a headshot row points to."""
     kept_zips = set(
-        HeadshotModel.objects.filter(status__in=NEEDS_ITS_ZIP)
+        HeadshotModel.objects.filter(keep)
         .exclude(training_zip="")
         .values_list("training_zip", flat=True)
     )
@@ -91,10 +101,10 @@ def names_in_use() -> tuple[set[str], set[str]]:
     return kept_zips, referenced
 
 
-def finished_orders_zips() -> set[str]:
-    """ZIPs still recorded on orders whose training is over: deleteZipAfterTraining."""
+def finished_orders_zips(keep: Q) -> set[str]:
+    """ZIPs still recorded on orders done with them: deleteZipAfterTraining."""
     return set(
-        HeadshotModel.objects.exclude(Q(training_zip="") | Q(status__in=NEEDS_ITS_ZIP)).values_list(
+        HeadshotModel.objects.exclude(Q(training_zip="") | keep).values_list(
             "training_zip", flat=True
         )
     )

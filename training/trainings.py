@@ -15,7 +15,7 @@ import logging
 import time
 import uuid as uuid_module
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import BinaryIO, cast
 
@@ -30,6 +30,7 @@ from accounts.credits import credits_refund_order
 from training.followups import FollowUp, Next
 from training.models import (
     PREDICTION_FINAL_STATES,
+    STATUS_TIMESTAMPS,
     HeadshotModel,
     Stage,
     Status,
@@ -56,8 +57,6 @@ STALE_CLAIM = timedelta(minutes=5)
 # Replicate's clock and ours may differ: a training listed as created this long before its order
 # may still be the order's own.
 CLOCK_SKEW = timedelta(minutes=5)
-PROGRESS_CACHE_SECONDS = 10
-PROGRESS_TIMEOUT_SECONDS = 3.0
 
 REJECTION_MESSAGES = {
     401: _("The image service did not accept our credentials. Nothing was charged; our team "
@@ -246,8 +245,7 @@ def apply_training_update(
             )
         if order.status != Status.TRAINING:
             return []  # late or repeated news about a training we are past
-        if info.progress is not None:
-            cache.set(progress_key(order), info.progress, PROGRESS_CACHE_SECONDS)
+        remember_progress(order, info)
         if info.status == "succeeded":
             return training_succeeded(order, info)
         if info.status in ("failed", "canceled"):
@@ -290,6 +288,11 @@ def delete_training_set(order: HeadshotModel, gateway: ReplicateGateway | None =
     if order.training_zip:
         default_storage.delete(str(order.training_zip.name))
         HeadshotModel.objects.filter(pk=order.pk).update(training_zip="")
+    delete_uploaded_copy(order, gateway)
+
+
+def delete_uploaded_copy(order: HeadshotModel, gateway: ReplicateGateway | None = None) -> None:
+    """The ZIP's copy in Replicate's files API: a new training uploads the ZIP again."""
     if order.training_file_id:
         try:
             (gateway or client_from_settings()).delete_file(order.training_file_id)
@@ -321,44 +324,44 @@ def progress_key(order: HeadshotModel) -> str:
     return f"training-progress:{order.uuid}"
 
 
-def training_progress(order: HeadshotModel) -> tuple[int | None, list[FollowUp]]:
-    """The training's percentage, asking Replicate at most every 10 seconds per order.
+def progress_cache_seconds() -> int:
+    """How long a progress read stays shown: a few of the worker's polls (it refreshes it every
+    REPLICATE_PROGRESS_SECONDS while the order trains); a stalled worker's figure then goes."""
+    return 3 * settings.REPLICATE_PROGRESS_SECONDS
 
-    When the answer says the training is over, it is applied as its webhook would have been
-    (a webhook lost in a restart must not leave the page at "100 %" until sync_replicate runs);
-    the follow-ups are for the caller to enqueue. The call is short: a page waits on it.
+
+def remember_progress(order: HeadshotModel, info: TrainingInfo) -> None:
+    if info.progress is not None:
+        cache.set(progress_key(order), info.progress, progress_cache_seconds())
+
+
+def training_progress(order: HeadshotModel) -> int | None:
+    """The training's percentage as the worker last read it, or None when nothing is known.
+
+    Only the cache is read: a page never waits on Replicate (that held a web worker for as long
+    as Replicate took to answer). The worker's poll (`polling.order_poll`), `sync_replicate` and
+    the webhooks keep it fresh, and they, not the page, move the order when a training ends.
     """
-    if order.status != Status.TRAINING or not order.replicate_training_id:
-        return None, []
+    if order.status != Status.TRAINING:
+        return None
     cached: int | None = cache.get(progress_key(order))
-    if cached is not None:
-        return cached, []
-    try:
-        info = progress_gateway().get_training(order.replicate_training_id)
-    except Exception:  # progress is a nicety: never break the page for it
-        logger.warning("order %s: could not read training progress", order.uuid)
-        cache.set(progress_key(order), 0, PROGRESS_CACHE_SECONDS)
-        return None, []
-    cache.set(progress_key(order), info.progress or 0, PROGRESS_CACHE_SECONDS)
-    followups = apply_training_update(info=info, order=order) if info.is_terminal else []
-    return info.progress, followups
-
-
-def progress_gateway() -> ReplicateGateway:
-    """A client with a timeout a page can afford to wait (the workers' is much longer)."""
-    return ReplicateGateway(
-        api_token=settings.REPLICATE_API_TOKEN,
-        base_url=settings.REPLICATE_BASE_URL,
-        timeout=PROGRESS_TIMEOUT_SECONDS,
-    )
+    return cached
 
 
 def roll_back_order(*, order_id: int) -> None:
-    """After a failure: delete the ZIP and any partial headshots, and tell the person."""
+    """After a failure: delete any partial headshots and the photos nothing can use, and tell
+    the person.
+
+    An untrained order's ZIP stays: staff may retry its training until TEMP_RETENTION_HOURS
+    after the failure, when `cleanup_temp_files` deletes it (Replicate's copy goes at once).
+    """
     order = HeadshotModel.objects.select_related("user").get(pk=order_id)
     if order.status != Status.FAILED:
         return
-    delete_training_set(order)
+    if order.replicate_version_id:  # trained: a retry makes only the headshots again
+        delete_training_set(order)
+    else:
+        delete_uploaded_copy(order)
     delete_headshot_files(order)
     notify_order_failed(order)
 
@@ -436,22 +439,29 @@ def is_uuid(value: str) -> bool:
 
 
 def fail_stuck_orders() -> list[FollowUp]:
-    """Orders in progress for longer than STUCK_AFTER_HOURS fail, with refund and e-mail.
+    """Orders stuck in one stage for longer than STUCK_AFTER_HOURS fail, with refund and e-mail.
 
-    A trained order's clock starts when its training finished: failing it sooner would throw
-    away the paid-for model and the headshots already stored while sync can still finish it.
+    Each stage's clock starts when the order entered it (queued, training started, training
+    finished), not at its birth: an old order that staff retried gets its full time again, and a
+    trained order is not failed, losing the paid-for model, while sync can still finish it.
     """
     too_old = timezone.now() - timedelta(hours=settings.STUCK_AFTER_HOURS)
-    stuck = HeadshotModel.objects.filter(
-        models.Q(status__in=[Status.QUEUED, Status.TRAINING], created_at__lt=too_old)
-        | models.Q(status=Status.GENERATING, training_finished_at__lt=too_old)
-        | models.Q(status=Status.GENERATING, training_finished_at=None, created_at__lt=too_old)
-    ).select_related("user")
+    stuck = HeadshotModel.objects.filter(stuck_in_stage(too_old)).select_related("user")
     followups: list[FollowUp] = []
     for order in stuck:
         stage = Stage.COMPLETION if order.status == Status.GENERATING else Stage.TRAINING
         followups += order_fail(order, stage=stage, error=STUCK, detail="stuck: no news")
     return followups
+
+
+def stuck_in_stage(too_old: datetime) -> models.Q:
+    """In its stage since before `too_old`; an order born queued has only its `created_at`."""
+    stuck = models.Q()
+    for status in (Status.QUEUED, Status.TRAINING, Status.GENERATING):
+        since = STATUS_TIMESTAMPS[status]
+        stuck |= models.Q(status=status, **{f"{since}__lt": too_old})
+        stuck |= models.Q(status=status, **{since: None}, created_at__lt=too_old)
+    return stuck
 
 
 CANCELED_BY_PERSON = _("You canceled this order. Nothing was charged.")
@@ -491,8 +501,17 @@ def try_quietly(call: Callable[[], object], order: HeadshotModel) -> None:
         logger.warning("order %s: a clean-up call to Replicate failed", order.uuid, exc_info=True)
 
 
+class PhotosGone(Exception):
+    """A failed order's training must run again, but its photos are deleted (they are kept
+    TEMP_RETENTION_HOURS after the failure): only a new order can help."""
+
+
 def order_retry(order: HeadshotModel) -> list[FollowUp] | None:
-    """Staff give a failed order another go, free of charge; None when its photos are gone."""
+    """Staff give a failed order another go, free of charge; None when it is not failed (any
+    more), PhotosGone when its training must run again and its photos are deleted.
+
+    The move stamps the stage's timestamp anew, so the stuck clock starts again.
+    """
     if order.status != Status.FAILED:
         return None
     reset = {"error": "", "error_detail": "", "failure_stage": "", "failed_at": None}
@@ -503,9 +522,18 @@ def order_retry(order: HeadshotModel) -> list[FollowUp] | None:
             if not order.move_to(Status.GENERATING, **reset):
                 return None
         return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
-    if not order.training_zip or not default_storage.exists(str(order.training_zip.name)):
-        return None
+    if not training_set_kept(order):
+        raise PhotosGone(str(order.uuid))
     training_reset = {"replicate_training_id": "", "training_input_url": "", "training_file_id": ""}
     if not order.move_to(Status.QUEUED, submission_started_at=None, **reset, **training_reset):
         return None
     return [FollowUp(Next.SUBMIT_TRAINING, order.pk)]
+
+
+def training_set_kept(order: HeadshotModel) -> bool:
+    """Whether a failed order's photos are still there to train on. Past the retention they
+    count as gone even before the hourly cleanup has run: the answer does not depend on cron."""
+    if order.failed_at is None or not order.training_zip:
+        return False
+    kept_until = order.failed_at + timedelta(hours=settings.TEMP_RETENTION_HOURS)
+    return timezone.now() < kept_until and default_storage.exists(str(order.training_zip.name))

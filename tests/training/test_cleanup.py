@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User
 from training.models import Headshot, HeadshotModel, Prediction, Status
@@ -138,3 +140,40 @@ def test_it_deletes_api_uploads_nobody_used_once_their_url_is_long_expired(
     assert "deleted 1 file(s), 5 bytes" in output
     assert not default_storage.exists(forgotten)
     assert default_storage.exists(just_sent)
+
+
+def failed_order_with_zip(user: User, *, failed_hours_ago: float, trained: bool = False) -> str:
+    """A failed order, its ZIP written three days ago (its training ran long), failed at a given
+    time; returns the ZIP's name."""
+    order = order_with_zip(user, Status.FAILED, age_seconds=3 * DAY)
+    HeadshotModel.objects.filter(pk=order.pk).update(
+        failed_at=timezone.now() - timedelta(hours=failed_hours_ago),
+        replicate_version_id="headshots/x:" + "a" * 64 if trained else "",
+    )
+    return str(order.training_zip.name)
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_failed_trainings_zip_for_a_retry_until_the_retention_is_over(
+    alice: User, settings: Any
+) -> None:
+    settings.TEMP_RETENTION_HOURS = 24
+    retryable = failed_order_with_zip(alice, failed_hours_ago=23)
+    expired = failed_order_with_zip(alice, failed_hours_ago=25)
+    trained = failed_order_with_zip(alice, failed_hours_ago=1, trained=True)  # retry: no ZIP
+
+    output = run()
+
+    assert "deleted 2 file(s), 20 bytes" in output
+    assert default_storage.exists(retryable)
+    assert HeadshotModel.objects.get(training_zip=retryable).status == Status.FAILED
+    assert not default_storage.exists(expired)
+    assert not default_storage.exists(trained)
+    assert HeadshotModel.objects.filter(training_zip__in=[expired, trained]).count() == 0
+
+    HeadshotModel.objects.filter(training_zip=retryable).update(
+        failed_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
+    assert "deleted 1 file(s), 10 bytes" in run()  # the next hourly run, once its time is up
+    assert not default_storage.exists(retryable)
+    assert HeadshotModel.objects.filter(training_zip=retryable).count() == 0

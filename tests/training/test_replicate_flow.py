@@ -3,6 +3,7 @@ server): the happy path and each fault the issue names."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ def test_it_fails_refunds_and_emails_when_the_training_fails(
     wait_for(lambda: len(mail.outbox) == 1)
     assert mail.outbox[0].subject == "No hemos podido terminar tus retratos: Perfil"
     assert credit_balance(dora) == 1
-    wait_for(lambda: not default_storage.exists(f"training-sets/{order.uuid}.zip"))
+    # The photos stay TEMP_RETENTION_HOURS for a staff retry (tests/training/test_staff_retry.py).
+    assert default_storage.exists(f"training-sets/{order.uuid}.zip")
 
 
 def test_it_retries_a_rate_limited_create_and_succeeds(
@@ -92,8 +94,19 @@ def test_it_changes_nothing_on_a_second_delivery(
     order = place_order(dora, tmp_path / "uploads", settings)
 
     assert reaches(order, Status.READY, Status.FAILED).status == Status.READY
-    wait_for(lambda: WebhookDelivery.objects.count() >= 2)
+    wait_for(replicate.webhooks_idle)  # every copy has been answered: nothing more is coming
+    sent = emulator_state(replicate)["deliveries"]
+    webhook_ids = {delivery["webhook_id"] for delivery in sent}
+    assert len(sent) == 2 * len(webhook_ids) >= 4  # the training's and the predictions', twice
+    assert {delivery["outcome"] for delivery in sent} == {200}
+    for webhook_id in webhook_ids:  # the first copy is applied, the second known for what it is
+        answers = [json.loads(d["answer"]) for d in sent if d["webhook_id"] == webhook_id]
+        assert answers == [{"outcome": "applied"}, {"outcome": "duplicate"}], answers
+    recorded = WebhookDelivery.objects.values_list("webhook_id", flat=True)
+    assert sorted(recorded) == sorted(webhook_ids)  # one row per webhook, not per copy
     assert len(mail.outbox) == 1
+    assert credit_balance(dora) == 0
+    assert Headshot.objects.filter(order=order).count() == 2 * 2
     assert order.events.filter(stage=Stage.TRAINING).count() == 1
 
 

@@ -1,18 +1,30 @@
-"""Staff retry a failed order from the admin; an order whose photos are gone is not retried."""
+"""Staff retry a failed order from the admin. A failed training keeps its photos for
+TEMP_RETENTION_HOURS, so staff can train it again meanwhile; after that the retry says why it
+cannot, in the staff member's language."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
+from accounts.credits import credit_balance
 from accounts.models import User
-from tests.conftest import make_staff
-from tests.training.ordering import place_order, reaches
+from tests.conftest import make_staff, wait_for
+from tests.training.ordering import emulator_state, place_order, reaches
 from training.models import HeadshotModel, Stage, Status
+
+pytestmark = pytest.mark.timeout(120)
+FAILED_SUBJECT = "No hemos podido terminar tus retratos: Perfil"
+READY_SUBJECT = "Tus retratos están listos: Perfil"
 
 
 @pytest.fixture
@@ -24,12 +36,22 @@ def admin_client(transactional_db: None) -> Client:
     return client
 
 
-def retry(admin_client: Client, order: HeadshotModel) -> Any:
+def retry(admin_client: Client, order: HeadshotModel, **headers: str) -> Any:
     return admin_client.post(
         "/admin/training/headshotmodel/",
         {"action": "retry_orders", "_selected_action": [order.pk]},
         follow=True,
+        headers=headers,
     )
+
+
+def failed_training(replicate: Any, dora: User, tmp_path: Path, settings: Any) -> HeadshotModel:
+    """An order whose training failed on Replicate, rolled back (refund, e-mail) and done."""
+    replicate.set_faults(fail_trainings=1)
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.FAILED)
+    assert order.failure_stage == Stage.TRAINING
+    wait_for(lambda: [m.subject for m in mail.outbox] == [FAILED_SUBJECT])
+    return HeadshotModel.objects.get(pk=order.pk)
 
 
 def test_it_makes_the_headshots_again_after_a_completion_failure(
@@ -44,20 +66,90 @@ def test_it_makes_the_headshots_again_after_a_completion_failure(
     assert "1 pedido reintentado." in response.content.decode()
     order = reaches(order, Status.READY)
     assert order.headshots.count() == 4
-    assert [m.subject for m in mail.outbox][-1] == "Tus retratos están listos: Perfil"
+    assert [m.subject for m in mail.outbox][-1] == READY_SUBJECT
 
 
-def test_it_does_not_retry_an_order_whose_photos_are_gone(
+def test_it_rolls_back_a_failed_training_but_keeps_its_photos_for_a_retry(
+    replicate: Any, dora: User, tmp_path: Path, settings: Any
+) -> None:
+    order = failed_training(replicate, dora, tmp_path, settings)
+
+    assert credit_balance(dora) == 1  # refunded
+    assert [m.to for m in mail.outbox] == [[dora.email]]
+    assert default_storage.exists(str(order.training_zip.name))
+    assert order.training_file_id == ""  # Replicate's copy is deleted at once
+    assert emulator_state(replicate)["files"] == []
+
+
+def test_it_trains_a_failed_training_again_when_staff_retry_it(
     replicate: Any, dora: User, tmp_path: Path, settings: Any, admin_client: Client
 ) -> None:
-    replicate.set_faults(fail_trainings=1)
-    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.FAILED)
-    reaches_zip_deleted = HeadshotModel.objects.get(pk=order.pk)
-    from tests.conftest import wait_for
+    order = failed_training(replicate, dora, tmp_path, settings)
 
-    wait_for(lambda: not HeadshotModel.objects.get(pk=order.pk).training_zip)
+    response = retry(admin_client, order)
 
-    response = retry(admin_client, reaches_zip_deleted)
+    assert "1 pedido reintentado." in response.content.decode()
+    order = reaches(order, Status.READY, Status.FAILED)
+    assert order.status == Status.READY, order.error_detail
+    assert order.headshots.count() == 4
+    assert [t["status"] for t in emulator_state(replicate)["trainings"]] == [
+        "failed", "succeeded"
+    ]  # fmt: skip
+    assert [m.subject for m in mail.outbox] == [FAILED_SUBJECT, READY_SUBJECT]
+    assert credit_balance(dora) == 1  # the retry is free
+    wait_for(lambda: not HeadshotModel.objects.get(pk=order.pk).training_zip)  # trained: gone
 
-    assert "No reintentados" in response.content.decode()
+
+def test_it_says_the_photos_are_gone_once_cleanup_deleted_them(
+    replicate: Any, dora: User, tmp_path: Path, settings: Any, admin_client: Client
+) -> None:
+    settings.TEMP_RETENTION_HOURS = 24
+    order = failed_training(replicate, dora, tmp_path, settings)
+    HeadshotModel.objects.filter(pk=order.pk).update(failed_at=timezone.now() - timedelta(hours=25))
+    call_command("cleanup_temp_files", verbosity=0)
+    assert not default_storage.exists(str(order.training_zip.name))
+
+    response = retry(admin_client, order)
+
+    assert (
+        "No reintentados: las fotos de Perfil ya se borraron (se guardan 24 horas después de un "
+        "fallo), así que el entrenamiento no puede repetirse. Pide a la persona que haga un "
+        "pedido nuevo."
+    ) in response.content.decode()
+    order = HeadshotModel.objects.get(pk=order.pk)
+    assert (order.status, order.failure_stage) == (Status.FAILED, Stage.TRAINING)
+    assert len(emulator_state(replicate)["trainings"]) == 1
+    assert [m.subject for m in mail.outbox] == [FAILED_SUBJECT]
+
+
+def test_it_does_not_train_again_past_the_retention_even_before_cleanup_ran(
+    admin_client: Client, alice: User, settings: Any
+) -> None:
+    settings.TEMP_RETENTION_HOURS = 24
+    order = HeadshotModel.objects.create(
+        user=alice, name="Old", package="professional", subject_type="woman",
+        status=Status.FAILED, failure_stage=Stage.TRAINING,
+        failed_at=timezone.now() - timedelta(hours=25),
+        training_zip=default_storage.save("training-sets/old.zip", ContentFile(b"PK\x05\x06")),
+    )  # fmt: skip
+
+    response = retry(admin_client, order, **{"Accept-Language": "en"})
+
+    assert (
+        "Not retried: the photos of Old are deleted (they are kept 24 hours after a failure), "
+        "so the training cannot run again. Ask the person to place a new order."
+    ) in response.content.decode()
     assert HeadshotModel.objects.get(pk=order.pk).status == Status.FAILED
+
+
+def test_it_says_when_an_order_has_not_failed(admin_client: Client, alice: User) -> None:
+    order = HeadshotModel.objects.create(
+        user=alice, name="Done", package="professional", subject_type="woman",
+        status=Status.READY,
+    )  # fmt: skip
+
+    response = retry(admin_client, order)
+
+    assert "No reintentados (no han fallado): Done" in response.content.decode()
+    assert "1 pedido reintentado." not in response.content.decode()
+    assert HeadshotModel.objects.get(pk=order.pk).status == Status.READY
