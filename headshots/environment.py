@@ -49,8 +49,8 @@ def read_bool(name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false.")
 
 
-def read_int(name: str, default: int, *, minimum: int = 0) -> int:
-    """A whole number at least `minimum`."""
+def read_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number at least `minimum` (and at most `maximum`, when there is one)."""
     raw = read_optional(name)
     if raw is None:
         return default
@@ -58,13 +58,14 @@ def read_int(name: str, default: int, *, minimum: int = 0) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a whole number.") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={raw!r} must be at least {minimum}.")
+    check_range(name, raw, value, minimum=minimum, maximum=maximum)
     return value
 
 
-def read_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    """A decimal number at least `minimum`."""
+def read_float(
+    name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None
+) -> float:
+    """A decimal number at least `minimum` (and at most `maximum`, when there is one)."""
     raw = read_optional(name)
     if raw is None:
         return default
@@ -72,9 +73,19 @@ def read_float(name: str, default: float, *, minimum: float = 0.0) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number.") from None
+    check_range(name, raw, value, minimum=minimum, maximum=maximum)
+    return value
+
+
+def check_range(
+    name: str, raw: str, value: float, *, minimum: float, maximum: float | None
+) -> None:
+    """Refuse at start-up a value a peer would refuse later, e.g. Replicate's input ranges:
+    a bad variable then stops the deployment instead of failing every order with a 422."""
+    if maximum is not None and not minimum <= value <= maximum:
+        raise SettingsError(f"{name}={raw!r} must be between {minimum} and {maximum}.")
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} must be at least {minimum}.")
-    return value
 
 
 def read_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -234,10 +234,7 @@ FILE_UPLOAD_HANDLERS = ["headshots.uploads.TemporaryFolderUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = read_str(
     "FILE_UPLOAD_TEMP_DIR", str(Path(tempfile.gettempdir()) / "headshots-uploads")
 )
-try:  # made here, not by hand: a fresh machine (or a tmpfs emptied at boot) has no such folder
-    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
-except OSError as error:
-    raise SettingsError(f"FILE_UPLOAD_TEMP_DIR={FILE_UPLOAD_TEMP_DIR!r}: {error}") from None
+# Made at start-up by HeadshotsConfig.ready() (headshots.uploads.upload_temp_folder), not here.
 # A whole order's request body: every photo at its cap, plus room for the form fields.
 UPLOAD_MAX_BYTES = PHOTOS_TOTAL_MAX_MB * 1024 * 1024 + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = PHOTOS_MAX + 5
@@ -271,13 +268,15 @@ REPLICATE_TRAINER = "ostris/flux-dev-lora-trainer"
 REPLICATE_TRAINER_VERSION = read_str(
     "REPLICATE_TRAINER_VERSION", "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844497"
 )
-TRAINING_STEPS = read_int("TRAINING_STEPS", 1000, minimum=3)
-TRAINING_LORA_RANK = read_int("TRAINING_LORA_RANK", 16, minimum=1)
+# Replicate's published ranges for these inputs (shared/replicate/trainer-inputs.md): a value
+# outside them stops start-up here instead of failing every order with a 422.
+TRAINING_STEPS = read_int("TRAINING_STEPS", 1000, minimum=3, maximum=6000)
+TRAINING_LORA_RANK = read_int("TRAINING_LORA_RANK", 16, minimum=1, maximum=128)
 TRAINING_LEARNING_RATE = read_float("TRAINING_LEARNING_RATE", 0.0004)
-HEADSHOTS_PER_PROMPT = read_int("HEADSHOTS_PER_PROMPT", 4, minimum=1)
+HEADSHOTS_PER_PROMPT = read_int("HEADSHOTS_PER_PROMPT", 4, minimum=1, maximum=4)
 HEADSHOT_ASPECT_RATIO = read_choice("HEADSHOT_ASPECT_RATIO", "1:1", ("1:1", "4:5", "3:4", "2:3"))
 HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "webp", ("webp", "jpg", "png"))
-HEADSHOT_OUTPUT_QUALITY = read_int("HEADSHOT_OUTPUT_QUALITY", 90, minimum=1)
+HEADSHOT_OUTPUT_QUALITY = read_int("HEADSHOT_OUTPUT_QUALITY", 90, minimum=1, maximum=100)
 # Replicate bills by the second: gpu-h100 costs $0.001525/s (cost = predict_time * price).
 REPLICATE_PRICE_PER_SECOND = read_float("REPLICATE_PRICE_PER_SECOND", 0.001525)
 TEMP_RETENTION_HOURS = read_int("TEMP_RETENTION_HOURS", 24, minimum=1)
@@ -290,6 +289,9 @@ REPLICATE_POLL_SECONDS = read_int("REPLICATE_POLL_SECONDS", 30, minimum=1)
 REPLICATE_POLL_MAX_SECONDS = read_int(
     "REPLICATE_POLL_MAX_SECONDS", max(120, REPLICATE_POLL_SECONDS), minimum=REPLICATE_POLL_SECONDS
 )
+# While an order trains, the poll comes at least this often: it also stores the training's
+# progress, which the order page shows (a page never asks Replicate itself).
+REPLICATE_PROGRESS_SECONDS = read_int("REPLICATE_PROGRESS_SECONDS", 10, minimum=1)
 
 # --- E-mail (Django 6.1 MAILERS; anymail when a provider key is set) ----------------------
 DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "Headshots <hola@headshots.local>")

@@ -11,8 +11,9 @@ small faces and blur.
         size = write_training_zip(photo_set, storage=default_storage, name="training-sets/x.zip")
 
 Everything temporary lives in one folder per set under FILE_UPLOAD_TEMP_DIR, removed when the
-`with` block is left, whatever happened. `clean_photo` is the per-photo step on its own, for
-callers that get photos some other way (a ZIP upload).
+`with` block is left, whatever happened (a ZIP sent to the API is unpacked and goes through
+`prepare_photo_set` too). `clean_photo` is the per-photo step on its own, as the tests and
+`bench/dataset.py` measure it.
 
 A clamd that is configured but not answering refuses the whole set with a set-level
 `PhotoProblem` and `PhotoSetRefused.retryable` set: the person can only try again later.
@@ -27,25 +28,23 @@ import os
 import shutil
 import struct
 import tempfile
-import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-import cv2
 from django.conf import settings
 from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile
-from pillow_heif import register_heif_opener
 
 from headshots.storage import save_whole
+from headshots.uploads import upload_temp_folder
 from training import photos, quality, scanning, zips
 
 if TYPE_CHECKING:
@@ -54,21 +53,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 MB = 1024 * 1024
 
-register_heif_opener()
-# Pillow's guard against decompression bombs is a process-wide setting. Lowering it for the
-# whole process is deliberate: nothing in this application has a reason to decode an image of
-# more than 50 megapixels (phone photos are 12-48, generated headshots 1-4), and a global
-# limit also protects any other code that opens an uploaded image. Between 50 and 100 MP
-# Pillow only warns; the filter makes that warning an error too. `_check_dimensions` refuses
-# such images from their header anyway, which is what makes the refusal fast.
-MAX_PIXELS = 50_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
-# A truncated photo must be refused, not half-grey: never let Pillow fill in missing data.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
-# Photos are cleaned PHOTO_WORKERS at a time, which already keeps the cores busy: OpenCV's own
-# threads (face detection, resize) on top of that only contend for them (process-wide too).
-cv2.setNumThreads(max(1, (os.process_cpu_count() or 1) // settings.PHOTO_WORKERS))
+# Pillow and OpenCV are set up for untrusted photos by TrainingConfig.ready()
+# (`photos.configure_image_libraries`): no process-wide setting changes on import.
+MAX_PIXELS = photos.MAX_PIXELS
 
 JPEG_QUALITY = 90
 # What decoding untrusted bytes may raise, besides our own refusals (pillow-heif raises
@@ -365,9 +352,7 @@ def _refuse_oversized(files: Sequence[UploadedFile]) -> None:
 
 
 def _new_directory() -> Path:
-    base = Path(settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir())
-    base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="photo-set-", dir=base))
+    return Path(tempfile.mkdtemp(prefix="photo-set-", dir=upload_temp_folder()))
 
 
 def _clean_all(files: Sequence[UploadedFile], directory: Path) -> list[CleanedPhoto]:
@@ -563,14 +548,18 @@ def validate_zip_file(path: Path) -> Iterator[PhotoSet]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-ZIP_MEGABYTES = {"zip_too_big": "MAX_ZIP_MB", "too_big_uncompressed": "PHOTOS_TOTAL_MAX_MB"}
+# The limit each refusal quotes, by code: one shared list of parameters once had the
+# uncompressed total quote PHOTO_MAX_MB ("more than 20 MB" under a 100 MB limit).
+ZIP_LIMITS: dict[str, Callable[[], dict[str, Any]]] = {
+    "zip_too_big": lambda: {"mb": settings.MAX_ZIP_MB},
+    "too_many_entries": lambda: {"maximum": settings.PHOTOS_MAX},
+    "directory_too_big": lambda: {"maximum": settings.PHOTOS_MAX},
+    "too_big_uncompressed": lambda: {"mb": settings.PHOTOS_TOTAL_MAX_MB},
+    "entry_too_big": lambda: {"mb": settings.PHOTO_MAX_MB},
+}
 
 
 def zip_problem(problem: zips.ZipProblem) -> PhotoProblem:
-    return _refusal(
-        problem.entry,
-        ZIP_MESSAGES[problem.code],
-        mb=getattr(settings, ZIP_MEGABYTES.get(problem.code, "PHOTO_MAX_MB")),
-        maximum=settings.PHOTOS_MAX,
-        count=problem.count,
-    )
+    """The sentence for one ZIP refusal, with the limit that refusal is about."""
+    limits = ZIP_LIMITS.get(problem.code, dict)()
+    return _refusal(problem.entry, ZIP_MESSAGES[problem.code], count=problem.count, **limits)

@@ -97,3 +97,54 @@ def test_a_fresh_machine_gets_its_upload_folder_made(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert folder.is_dir()
+
+
+def test_it_names_the_upload_folder_it_cannot_make_in_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+
+    result = run_manage("check", env={"FILE_UPLOAD_TEMP_DIR": str(blocker / "uploads")})
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"headshots: FILE_UPLOAD_TEMP_DIR={str(blocker / 'uploads')!r}")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("HEADSHOTS_PER_PROMPT", "5", "HEADSHOTS_PER_PROMPT='5' must be between 1 and 4."),
+        ("TRAINING_STEPS", "2", "TRAINING_STEPS='2' must be between 3 and 6000."),
+        ("TRAINING_STEPS", "6001", "TRAINING_STEPS='6001' must be between 3 and 6000."),
+        ("TRAINING_LORA_RANK", "0", "TRAINING_LORA_RANK='0' must be between 1 and 128."),
+        ("TRAINING_LORA_RANK", "129", "TRAINING_LORA_RANK='129' must be between 1 and 128."),
+        (
+            "HEADSHOT_OUTPUT_QUALITY",
+            "101",
+            "HEADSHOT_OUTPUT_QUALITY='101' must be between 1 and 100.",
+        ),
+    ],
+)
+def test_it_refuses_a_value_replicate_would_refuse_naming_the_variable(
+    variable: str, value: str, line: str
+) -> None:
+    result = run_manage("check", env={variable: value})
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"headshots: {line}"]
+
+
+def test_it_starts_with_the_edges_of_replicates_ranges() -> None:
+    edges = {
+        "HEADSHOTS_PER_PROMPT": "4",
+        "TRAINING_STEPS": "6000",
+        "TRAINING_LORA_RANK": "128",
+        "HEADSHOT_OUTPUT_QUALITY": "100",
+    }
+    code = f"from django.conf import settings as s; print(*(getattr(s, n) for n in {list(edges)}))"
+
+    result = run_manage("shell", "-c", code, env=edges)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == list(edges.values())

@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.replicate.conftest import WebhookReceiver, wait_until
-from training.replicate.client import ReplicateGateway
+from training.replicate.client import ReplicateGateway, ReplicateRejected
 from training.replicate.emulator import ReplicateEmulator
 
 # A committed copy of Replicate's published description (shared/replicate/openapi.json).
@@ -59,7 +59,8 @@ def exchanges(gateway: ReplicateGateway) -> list[tuple[httpx.Request, httpx.Resp
         response.read()
         seen.append((response.request, response))
 
-    gateway._client._client.event_hooks["response"].append(remember)
+    for client in (gateway._client._client, gateway._http):  # official calls, raw JSON reads
+        client.event_hooks["response"].append(remember)
     return seen
 
 
@@ -161,3 +162,149 @@ def test_it_answers_problems_with_title_detail_and_status(emulator: ReplicateEmu
     assert response.status_code == 401
     assert response.headers["Content-Type"] == "application/problem+json"
     assert set(response.json()) >= {"title", "detail", "status"}
+
+
+# --- Inputs: the emulator refuses what the trainer's published schema refuses --------------
+BAD_TRAINING_INPUTS = [
+    ({"steps": 2}, ("input.steps", "number_gte", "Must be greater than or equal to 3")),
+    ({"steps": 6001}, ("input.steps", "number_lte", "Must be less than or equal to 6000")),
+    ({"steps": "1000"}, ("input.steps", "invalid_type",
+                         "Invalid type. Expected: integer, given: string")),
+    ({"steps": 12.5}, ("input.steps", "invalid_type",
+                       "Invalid type. Expected: integer, given: number")),
+    ({"lora_rank": 0}, ("input.lora_rank", "number_gte", "Must be greater than or equal to 1")),
+    ({"lora_rank": 129}, ("input.lora_rank", "number_lte", "Must be less than or equal to 128")),
+    ({"autocaption": "yes"}, ("input.autocaption", "invalid_type",
+                              "Invalid type. Expected: boolean, given: string")),
+    ({"learning_rate": "fast"}, ("input.learning_rate", "invalid_type",
+                                 "Invalid type. Expected: number, given: string")),
+    ({"caption_dropout_rate": 1.5}, ("input.caption_dropout_rate", "number_lte",
+                                     "Must be less than or equal to 1")),
+    ({"optimizer": "sgd"}, ("input.optimizer", "enum", 'must be one of the following: "prodigy", '
+                            '"adam8bit", "adamw8bit", "lion8bit", "adam", "adamw", "lion", '
+                            '"adagrad", "adafactor"')),
+    ({"trigger": "ohwx"}, ("input", "additional_property_not_allowed",
+                           "Additional property trigger is not allowed")),
+    ({"input_images": "photos.zip"}, ("input.input_images", "format",
+                                      "Does not match format 'uri'")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "problem"), BAD_TRAINING_INPUTS)
+def test_it_refuses_a_training_input_the_trainer_would_refuse(
+    emulator: ReplicateEmulator,
+    start_training: Callable[..., Any],
+    change: dict[str, Any],
+    problem: tuple[str, str, str],
+) -> None:
+    field, kind, description = problem
+    base = {"input_images": "https://example.com/photos.zip", "trigger_word": "ohwx"}
+
+    with pytest.raises(ReplicateRejected) as caught:
+        start_training(input={**base, **change})
+
+    assert (caught.value.status, caught.value.title) == (422, "Input validation failed")
+    assert caught.value.detail == f"- {field}: {description}\n"
+    assert list(caught.value.invalid_fields) == [
+        {"type": kind, "field": field, "description": description}
+    ]
+    assert emulator.state.jobs == {}  # refused before anything ran
+
+
+def test_it_lists_every_problem_of_a_training_input_at_once(
+    start_training: Callable[..., Any],
+) -> None:
+    with pytest.raises(ReplicateRejected) as caught:
+        start_training(input={"steps": 0, "lora_rank": "16"})
+
+    assert caught.value.detail == (
+        "- input: input_images is required\n"
+        "- input.steps: Must be greater than or equal to 3\n"
+        "- input.lora_rank: Invalid type. Expected: integer, given: string\n"
+    )
+
+
+def test_it_accepts_every_published_training_input_at_its_edges(
+    gateway: ReplicateGateway, start_training: Callable[..., Any], zip_server: Callable[..., str]
+) -> None:
+    edges = {
+        "input_images": zip_server("photos.zip"), "trigger_word": "ohwx", "autocaption": False,
+        "autocaption_prefix": "a photo of ohwx,", "autocaption_suffix": "in a studio",
+        "steps": 3, "learning_rate": 0.0004, "batch_size": 1, "resolution": "512,768,1024",
+        "lora_rank": 128, "caption_dropout_rate": 0, "optimizer": "prodigy",
+        "cache_latents_to_disk": True, "gradient_checkpointing": False,
+        "layers_to_optimize_regex": "transformer.single_transformer_blocks.(7|12).proj_out",
+    }  # fmt: skip
+
+    training = start_training(input=edges)
+
+    assert gateway.get_training(training.id).input == edges
+
+
+BAD_PREDICTION_INPUTS = [
+    ({"num_outputs": 5}, ("input.num_outputs", "number_lte", "Must be less than or equal to 4")),
+    ({"num_outputs": 0}, ("input.num_outputs", "number_gte",
+                          "Must be greater than or equal to 1")),
+    ({"output_quality": 101}, ("input.output_quality", "number_lte",
+                               "Must be less than or equal to 100")),
+    ({"output_format": "gif"}, ("input.output_format", "enum",
+                                'must be one of the following: "webp", "jpg", "png"')),
+    ({"aspect_ratio": "1:2"}, ("input.aspect_ratio", "enum", 'must be one of the following: '
+                               '"1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", '
+                               '"4:3", "9:16", "9:21", "custom"')),
+    ({"lora_scale": 2.5}, ("input.lora_scale", "number_lte", "Must be less than or equal to 2")),
+    ({"guidance_scale": -1}, ("input.guidance_scale", "number_gte",
+                              "Must be greater than or equal to 0")),
+    ({"num_inference_steps": 51}, ("input.num_inference_steps", "number_lte",
+                                   "Must be less than or equal to 50")),
+    ({"prompt": 7}, ("input.prompt", "invalid_type",
+                     "Invalid type. Expected: string, given: integer")),
+    ({"quality": 90}, ("input", "additional_property_not_allowed",
+                       "Additional property quality is not allowed")),
+]  # fmt: skip
+
+
+def predict(
+    gateway: ReplicateGateway, version: str, receiver: WebhookReceiver, data: dict[str, Any]
+) -> Any:
+    return gateway.create_prediction(
+        version=version, input=data, webhook=receiver.url, webhook_events_filter=["completed"]
+    )
+
+
+@pytest.fixture
+def trained(gateway: ReplicateGateway, start_training: Callable[..., Any]) -> str:
+    training_id = start_training().id
+    done = wait_until(lambda: (t := gateway.get_training(training_id)).is_terminal and t)
+    assert done.version
+    return str(done.version)
+
+
+@pytest.mark.parametrize(("change", "problem"), BAD_PREDICTION_INPUTS)
+def test_it_refuses_a_prediction_input_the_trained_model_would_refuse(
+    gateway: ReplicateGateway,
+    trained: str,
+    webhook_receiver: WebhookReceiver,
+    change: dict[str, Any],
+    problem: tuple[str, str, str],
+) -> None:
+    field, kind, description = problem
+
+    with pytest.raises(ReplicateRejected) as caught:
+        predict(gateway, trained, webhook_receiver, {"prompt": "ohwx", **change})
+
+    assert (caught.value.status, caught.value.title) == (422, "Input validation failed")
+    assert caught.value.detail == f"- {field}: {description}\n"
+    assert list(caught.value.invalid_fields) == [
+        {"type": kind, "field": field, "description": description}
+    ]
+    assert list(gateway.list_predictions()) == []
+
+
+def test_it_refuses_a_prediction_without_a_prompt(
+    gateway: ReplicateGateway, trained: str, webhook_receiver: WebhookReceiver
+) -> None:
+    with pytest.raises(ReplicateRejected) as caught:
+        predict(gateway, trained, webhook_receiver, {"num_outputs": 1})
+
+    assert caught.value.detail == "- input: prompt is required\n"

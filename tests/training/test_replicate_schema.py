@@ -3,6 +3,7 @@ Replicate's published OpenAPI description (request and response schemas)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.replicate.test_schema import check_exchange, load_spec
 from tests.training.ordering import place_order, reaches
 from training import headshots, trainings
 from training.models import Status
+from training.prompts import prompts_for
 from training.replicate import client as replicate_client
 
 
@@ -51,3 +53,51 @@ def test_it_speaks_replicates_schema_for_a_whole_order(
         if request.url.path.startswith("/v1/files"):
             continue  # multipart upload: no JSON body to check
         check_exchange(spec, request, response)
+
+
+def test_it_sends_the_trainer_and_the_trained_model_exactly_these_inputs(
+    replicate: Any, dora: User, tmp_path: Path, settings: Any, app_exchanges: list[Any]
+) -> None:
+    # Unusual values, so an input read from the wrong setting (or a constant) shows.
+    settings.TRAINING_STEPS, settings.TRAINING_LORA_RANK = 1234, 37
+    settings.TRAINING_LEARNING_RATE, settings.HEADSHOTS_PER_PROMPT = 0.00031, 3
+    settings.HEADSHOT_ASPECT_RATIO, settings.HEADSHOT_OUTPUT_FORMAT = "4:5", "png"
+    settings.HEADSHOT_OUTPUT_QUALITY = 77
+
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.READY, Status.FAILED)
+
+    assert order.status == Status.READY
+    trainings_sent = sent(app_exchanges, "POST", "/trainings")
+    assert [body["input"] for body in trainings_sent] == [
+        {
+            "input_images": order.training_input_url,
+            "trigger_word": "ohwx",
+            "steps": 1234,
+            "lora_rank": 37,
+            "learning_rate": 0.00031,
+            "autocaption": True,
+        }
+    ]
+    predictions_sent = [body["input"] for body in sent(app_exchanges, "POST", "/predictions")]
+    prompts = prompts_for(package=order.package, subject_type="woman")
+    assert all(prompt.startswith("portrait of ohwx woman") for prompt in prompts)
+    assert sorted(predictions_sent, key=lambda data: data["prompt"]) == [
+        {
+            "prompt": prompt,
+            "num_outputs": 3,
+            "aspect_ratio": "4:5",
+            "output_format": "png",
+            "output_quality": 77,
+        }
+        for prompt in sorted(prompts)
+    ]
+    assert order.headshots.count() == 3 * len(prompts)
+
+
+def sent(exchanges: list[Any], method: str, path_end: str) -> list[dict[str, Any]]:
+    """The JSON bodies of the requests the app made with this method to a path ending so."""
+    return [
+        json.loads(request.content)
+        for request, _ in exchanges
+        if request.method == method and request.url.path.endswith(path_end)
+    ]

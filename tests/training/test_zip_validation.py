@@ -4,6 +4,7 @@ is made with a real ZIP, and no temporary file survives."""
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -25,12 +26,15 @@ from tests.training.zipfiles import (
     huge_directory_zip,
     long_names_zip,
     make_zip,
+    nested_zip,
+    not_a_zip,
     symlink_zip,
+    traversal_zip,
     truncated_entry_zip,
     truncated_zip,
     unknown_method_zip,
 )
-from training.dataset import PhotoProblem, PhotoSetRefused, validate_zip_file
+from training.dataset import ZIP_MESSAGES, PhotoProblem, PhotoSetRefused, validate_zip_file
 
 
 def refused_problems(path: Path) -> list[PhotoProblem]:
@@ -202,3 +206,109 @@ def test_a_truncated_zip_is_not_a_zip(tmp_path: Path, photo_temp_dir: Path) -> N
 
     assert refusal(path) == ["This file is not a ZIP archive, or it is damaged."]
     assert leftovers(photo_temp_dir) == []
+
+
+# --- Every refusal quotes its own limit ------------------------------------------------------
+# Unusual limits, all different from each other and from the defaults: a sentence that quotes
+# the wrong setting shows a wrong number instead of passing by coincidence.
+PHOTO_MB, TOTAL_MB, ZIP_MB, MOST_PHOTOS = 3, 7, 11, 13
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def unusual_limits(settings: Any, photo_temp_dir: Path) -> None:
+    settings.PHOTO_MAX_MB, settings.PHOTOS_TOTAL_MAX_MB = PHOTO_MB, TOTAL_MB
+    settings.MAX_ZIP_MB, settings.PHOTOS_MAX = ZIP_MB, MOST_PHOTOS
+
+
+def sparse_file(path: Path) -> Path:
+    """A file of ZIP_MB + 1 MB that takes no disk: only its size is ever looked at."""
+    with path.open("wb") as out:
+        out.truncate((ZIP_MB + 1) * MB)
+    return path
+
+
+def incompressible(megabytes: float) -> bytes:
+    return os.urandom(int(megabytes * MB))
+
+
+ZIP_REFUSALS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "zip_too_big": (sparse_file, f"The ZIP is larger than {ZIP_MB} MB."),
+    "not_a_zip": (not_a_zip, "This file is not a ZIP archive, or it is damaged."),
+    "too_many_entries": (
+        lambda path: make_zip(path, {f"p{i}.jpg": b"x" for i in range(MOST_PHOTOS + 1)}),
+        f"The ZIP holds {MOST_PHOTOS + 1} files; an order takes at most {MOST_PHOTOS} photos.",
+    ),
+    "directory_too_big": (
+        lambda path: huge_directory_zip(path, 20_000, claimed=4),
+        f"The ZIP's list of files is larger than a ZIP of {MOST_PHOTOS} photos needs; "
+        "zip only the photos.",
+    ),
+    "unreadable": (
+        garbage_deflate_zip,
+        "broken.jpg: this file in the ZIP cannot be read: it is damaged, or compressed in a way "
+        "we do not support. Make the ZIP again with your computer's own “Compress” command.",
+    ),
+    "too_big_uncompressed": (
+        lambda path: make_zip(
+            path, {f"p{i}.jpg": incompressible(PHOTO_MB - 0.5) for i in range(3)}
+        ),
+        f"The photos in the ZIP add up to more than {TOTAL_MB} MB.",
+    ),
+    "unsafe_path": (
+        traversal_zip,
+        "../evil.jpg: a path that leaves the archive's folder is not allowed.",
+    ),
+    "symlink": (symlink_zip, "passwd.jpg: links are not allowed in the ZIP."),
+    "encrypted": (encrypted_zip, "selfie1.jpg: encrypted entries are not allowed."),
+    "nested_archive": (nested_zip, "more.zip: archives inside the ZIP are not allowed."),
+    "entry_too_big": (
+        lambda path: make_zip(path, {"big.jpg": incompressible(PHOTO_MB + 0.1)}),
+        f"big.jpg: this file is larger than {PHOTO_MB} MB.",
+    ),
+    "bomb": (
+        lambda path: make_zip(path, {"zeros.jpg": bytes(2 * MB)}, deflate=True),
+        "zeros.jpg: this entry expands far more than a photo can (a ZIP bomb?).",
+    ),
+}
+
+
+def test_it_has_a_refusal_case_for_every_zip_refusal_code() -> None:
+    assert set(ZIP_REFUSALS) == set(ZIP_MESSAGES)
+
+
+@pytest.mark.parametrize("code", ZIP_REFUSALS)
+def test_it_quotes_each_zip_refusals_own_limit(
+    tmp_path: Path, unusual_limits: None, photo_temp_dir: Path, code: str
+) -> None:
+    make, expected = ZIP_REFUSALS[code]
+
+    messages = refusal(make(tmp_path / f"{code}.zip"))
+
+    assert messages == [expected]
+    assert leftovers(photo_temp_dir) == []
+
+
+def test_it_quotes_the_photo_limits_when_the_photos_of_a_zip_are_refused(
+    tmp_path: Path, photo_temp_dir: Path, settings: Any
+) -> None:
+    settings.PHOTOS_MIN, settings.PHOTO_MIN_SIDE = 7, 737
+    path = make_zip(tmp_path / "few.zip", {"small.jpg": face_jpeg(0, long_side=700)})
+
+    assert refusal(path) == [
+        "Upload at least 7 photos (you sent 1).",
+        "small.jpg: this photo is too small; it must be at least 737 x 737 pixels.",
+    ]
+
+
+def test_it_quotes_the_pixel_limits_when_a_zips_photos_are_too_large_together(
+    tmp_path: Path, photo_temp_dir: Path, settings: Any
+) -> None:
+    settings.PHOTOS_TOTAL_MAX_MEGAPIXELS, settings.TRAINING_IMAGE_SIDE = 3, 737
+
+    messages = refusal(make_zip(tmp_path / "many.zip", faces(6)))
+
+    assert messages == [
+        "Together, the photos are too large to process: more than 3 million pixels. "
+        "Send fewer photos, or smaller ones: 737 pixels on the long side are enough."
+    ]

@@ -19,6 +19,7 @@ from training.replicate.emulator_faults import (
     take_list_hold,
 )
 from training.replicate.emulator_http import Problem, Reply, Request, Route, route
+from training.replicate.emulator_inputs import PREDICTION_INPUTS, TRAINING_INPUTS, check_input
 from training.replicate.emulator_jobs import JobRunner
 from training.replicate.emulator_store import (
     ALL_EVENTS,
@@ -157,6 +158,7 @@ class ApiEndpoints:
         events = _events(body)
         with self.state.lock:
             model, version_id = self._resolve_version(str(body["version"]))
+            check_input(body["input"], PREDICTION_INPUTS)  # the version's schema, once found
             job = self._new_job("prediction", model, version_id, body, outcome)
             job.events = events
             data = job_json(self.state, job)
@@ -293,15 +295,7 @@ class ApiEndpoints:
 def _validate_training(body: dict[str, Any]) -> tuple[str, frozenset[str]]:
     """The destination and webhook events of a training request, or a 422 problem."""
     _require_fields(body, ("destination", "input"))
-    if not isinstance(body["input"], dict) or not body["input"].get("input_images"):
-        raise Problem(
-            422,
-            "Input validation failed",
-            "- input: input_images is required\n",
-            invalid_fields=[
-                {"type": "required", "field": "input", "description": "input_images is required"}
-            ],
-        )
+    check_input(body["input"], TRAINING_INPUTS)
     return str(body["destination"]), _events(body)
 
 
