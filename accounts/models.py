@@ -116,11 +116,6 @@ class CreditMovement(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} · {self.user}"
 
-    @property
-    def signed_amount(self) -> int:
-        """Positive for credits received, negative for credits spent."""
-        return -self.amount if self.kind == self.Kind.SPEND else self.amount
-
 
 class ApiToken(models.Model):
     """A personal token for the JSON API. Only its SHA-256 is kept: the secret is shown once."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
+from django.tasks import task
 
 from accounts.models import User
 from headshots.emails import send_templated_email

@@ -1,4 +1,8 @@
-"""Where uploads go while a request is read: always a temporary file, never memory."""
+"""Where uploads go while a request is read: always a temporary file, never memory.
+
+`upload_temp_folder` is the one place that makes FILE_UPLOAD_TEMP_DIR: at start-up (the app's
+`ready`), before each upload, and before each photo set or API ZIP is unpacked.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,17 @@ from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 
+def upload_temp_folder() -> Path:
+    """FILE_UPLOAD_TEMP_DIR, made if missing.
+
+    A fresh machine has no such folder, and temp cleaners (systemd-tmpfiles, cron, a tmpfs
+    emptied at boot) may remove it while the site runs: nothing may fail because of that.
+    """
+    folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class TemporaryFolderUploadHandler(TemporaryFileUploadHandler):
     """Django's temporary-file handler, which also (re)creates FILE_UPLOAD_TEMP_DIR.
 
@@ -17,5 +32,5 @@ class TemporaryFolderUploadHandler(TemporaryFileUploadHandler):
     """
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
-        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+        upload_temp_folder()
         super().new_file(*args, **kwargs)

@@ -10,7 +10,6 @@ import math
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -23,7 +22,7 @@ from training.models import HeadshotModel
 from training.openapi import openapi_description
 from training.orders import OrderRefused, order_create_from_upload
 from training.packages import PROFESSIONAL, orderable_package
-from training.tasks import submit_training
+from training.tasks import enqueue_followups
 
 # The status an order refusal answers with, by OrderRefused.reason.
 REFUSAL_STATUS = {
@@ -175,8 +174,7 @@ def train_model(request: ApiRequest) -> HttpResponse:
         raise storage_unavailable() from None
     except OrderRefused as refusal:
         raise order_refused(refusal) from None
-    order_id = created.order.pk
-    transaction.on_commit(lambda: submit_training.enqueue(order_id))
+    enqueue_followups(created.followups)
     body = order_body(created.order)
     body["warnings"] = [f"{name}: {warning}" for name, warning in created.warnings]
     return JsonResponse(body, status=201)

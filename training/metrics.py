@@ -53,10 +53,6 @@ class WindowFigures:
         total = counts.get("success", 0) + counts.get("failure", 0)
         return counts.get("failure", 0) / total if total else None
 
-    def success_rate(self, stage: str) -> float | None:
-        rate = self.failure_rate(stage)
-        return None if rate is None else 1 - rate
-
 
 def window_figures(days: int) -> WindowFigures:
     """The figures of the last `days` days."""

@@ -283,7 +283,6 @@ class Prediction(models.Model):
 PREDICTION_FINAL_STATES = frozenset(
     {Prediction.State.SUCCEEDED, Prediction.State.FAILED, Prediction.State.CANCELED}
 )
-PREDICTION_ORDER = {state: rank for rank, state in enumerate(Prediction.State.values)}
 
 
 class Headshot(models.Model):

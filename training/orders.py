@@ -50,10 +50,12 @@ class OrderRefused(Exception):
 
 @dataclass(frozen=True)
 class CreatedOrder:
-    """The new order, with the photos' warnings (blur, small face) to show the person."""
+    """The new order, with the photos' warnings (blur, small face) to show the person, and
+    what the caller enqueues next (submitting the training), as every other stage returns."""
 
     order: HeadshotModel
     warnings: Sequence[tuple[str, Message]]
+    followups: list[FollowUp]
 
 
 def not_enough_credits(balance: int, cost: int) -> OrderRefused:
@@ -138,7 +140,8 @@ def create_order(
     logger.info(
         "order %s queued: %d photos, %d bytes", order.uuid, order.image_count, order.zip_size
     )
-    return CreatedOrder(order=order, warnings=stored.warnings)
+    submit = FollowUp(Next.SUBMIT_TRAINING, order.pk)
+    return CreatedOrder(order=order, warnings=stored.warnings, followups=[submit])
 
 
 def quota_refusal(refusal: QuotaExceeded) -> OrderRefused:

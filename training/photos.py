@@ -18,13 +18,41 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import warnings
 from functools import cache
 
 import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageFile
+from pillow_heif import register_heif_opener
 
 logger = logging.getLogger(__name__)
+
+# Pillow's guard against decompression bombs is a process-wide setting. Lowering it for the
+# whole process is deliberate: nothing in this application has a reason to decode an image of
+# more than 50 megapixels (phone photos are 12-48, generated headshots 1-4), and a global
+# limit also protects any other code that opens an uploaded image.
+MAX_PIXELS = 50_000_000
+
+
+def configure_image_libraries(*, photo_workers: int) -> None:
+    """Set Pillow and OpenCV up for untrusted photos, once per process (TrainingConfig.ready).
+
+    These are process-wide settings, so they are made when the app starts rather than as a
+    side effect of whichever module happens to be imported first.
+    """
+    register_heif_opener()  # HEIC photos from phones
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # Between 50 and 100 MP Pillow only warns; the filter makes that warning an error too.
+    # `dataset._check_dimensions` refuses such images from their header anyway (fast).
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+    # A truncated photo must be refused, not half-grey: never let Pillow fill in missing data.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    # Photos are cleaned PHOTO_WORKERS at a time, which already keeps the cores busy: OpenCV's
+    # own threads (face detection, resize) on top of that only contend for them.
+    cv2.setNumThreads(max(1, (os.process_cpu_count() or 1) // photo_workers))
+
 
 # What ImageOps.exif_transpose does for each EXIF orientation; 1 (or none, or junk) is upright.
 _TURNS = {

@@ -6,6 +6,9 @@ So while an order is in progress the worker asks Replicate itself: first REPLICA
 after the submission, then twice as long each time up to REPLICATE_POLL_MAX_SECONDS, until the
 order is over. What it learns goes through the same forward-only transitions as a webhook, so
 a poll and a webhook arriving together change the order once.
+
+While the order trains, the poll also stores the training's progress for the order page (which
+only reads it), so it comes at least every REPLICATE_PROGRESS_SECONDS then.
 """
 
 from __future__ import annotations
@@ -57,8 +60,17 @@ def poll_predictions(order: HeadshotModel, gateway: ReplicateGateway) -> list[Fo
     return followups
 
 
-def next_poll_seconds(previous: int, *, moved: bool) -> int:
-    """Back off while nothing happens; start again from the first delay when the order moved."""
-    if moved:
-        return settings.REPLICATE_POLL_SECONDS
-    return min(previous * 2, settings.REPLICATE_POLL_MAX_SECONDS)
+def next_poll_seconds(previous: int, *, moved: bool, training: bool = False) -> int:
+    """Back off while nothing happens; start again from the first delay when the order moved.
+
+    While the order trains, never longer than REPLICATE_PROGRESS_SECONDS: the progress bar a
+    person watches is only as fresh as the last poll.
+    """
+    delay = settings.REPLICATE_POLL_SECONDS
+    if not moved:
+        delay = min(previous * 2, settings.REPLICATE_POLL_MAX_SECONDS)
+    return min(delay, settings.REPLICATE_PROGRESS_SECONDS) if training else delay
+
+
+def is_training(order_id: int) -> bool:
+    return HeadshotModel.objects.filter(pk=order_id, status=Status.TRAINING).exists()

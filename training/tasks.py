@@ -45,7 +45,8 @@ def poll_replicate(order_id: int, delay_seconds: int) -> None:
     if not again:
         cache.delete(poll_key(order_id))
         return
-    delay = polling.next_poll_seconds(delay_seconds, moved=bool(followups))
+    training = polling.is_training(order_id)  # then the poll also keeps the progress fresh
+    delay = polling.next_poll_seconds(delay_seconds, moved=bool(followups), training=training)
     cache.set(poll_key(order_id), True, poll_claim_seconds(delay))
     schedule_poll(order_id, delay)
 

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import (
     FileResponse,
     Http404,
@@ -36,7 +35,7 @@ from training.models import Headshot, HeadshotModel
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
 from training.packages import available_packages, orderable_package, package_title
-from training.tasks import enqueue_followups, submit_training
+from training.tasks import enqueue_followups
 
 
 class SignedInRequest(HttpRequest):
@@ -112,8 +111,7 @@ def order_created_response(request: HttpRequest, created: CreatedOrder) -> HttpR
     messages.success(request, _("Your photos are in. We are preparing your model."))
     for photo_name, warning in created.warnings:
         messages.warning(request, f"{photo_name}: {warning}")
-    order_id = created.order.pk
-    transaction.on_commit(lambda: submit_training.enqueue(order_id))
+    enqueue_followups(created.followups)
     url = created.order.get_absolute_url()
     if wants_json(request):
         return JsonResponse({"url": url}, status=201)
@@ -144,7 +142,7 @@ def thumbnail_link(order: HeadshotModel) -> str:
 @login_required
 @require_GET
 def order_detail(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
-    """One order's status (the gallery comes with the Replicate stage)."""
+    """One order's page: its status while it is made, then its gallery and downloads."""
     order = get_order_for_user(request, order_uuid)
     return render(request, "training/order_detail.html", order_context(order))
 
@@ -158,7 +156,7 @@ def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 
 
 def order_context(order: HeadshotModel, rating_form: RatingForm | None = None) -> dict[str, object]:
-    progress = training_progress(order)
+    progress = trainings.training_progress(order)  # the cache only: never Replicate
     headshots = list(order.headshots.all())
     return {
         "order": order,
@@ -169,16 +167,6 @@ def order_context(order: HeadshotModel, rating_form: RatingForm | None = None) -
         "rating": getattr(order, "rating", None),
         "rating_form": rating_form or rating_form_for(order),
     }
-
-
-def training_progress(order: HeadshotModel) -> int | None:
-    """The training's percentage; when reading it showed the training over, the order has moved
-    on (as the lost webhook would have moved it) and is shown as it now stands."""
-    progress, followups = trainings.training_progress(order)
-    if followups:
-        enqueue_followups(followups)
-        order.refresh_from_db()
-    return progress
 
 
 def rating_form_for(order: HeadshotModel) -> RatingForm:

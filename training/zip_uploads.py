@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from headshots.storage import presigned_put_url, save_whole
+from headshots.uploads import upload_temp_folder
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) 
         raise UploadTooLarge
     if upload_used(name) or default_storage.exists(name):  # used: deleted, but not free again
         raise UploadExists
-    folder = temporary_folder()
+    folder = upload_temp_folder()
     with tempfile.NamedTemporaryFile(dir=folder, prefix="api-upload-", suffix=".zip") as copy:
         copied = 0
         while chunk := read(min(CHUNK, length - copied)):
@@ -253,12 +254,6 @@ def save_quietly(name: str, content: IO[bytes]) -> str:
         logger.exception("could not store the upload %s", name)
         upload_delete(name)
         raise StorageUnavailable(str(error)) from error
-
-
-def temporary_folder() -> Path:
-    folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def upload_name_from_url(zip_url: object, *, user: User) -> str:
@@ -306,7 +301,7 @@ def upload_copied(name: str) -> Iterator[Path]:
     """
     if not cache.add(claim_key(name), True, timeout=claim_seconds()):
         raise UploadNotUsable("not_found")
-    folder = Path(tempfile.mkdtemp(prefix="api-zip-", dir=temporary_folder()))
+    folder = Path(tempfile.mkdtemp(prefix="api-zip-", dir=upload_temp_folder()))
     try:
         path = folder / "upload.zip"
         try:

@@ -18,7 +18,7 @@ from training.packages import PROFESSIONAL
 
 
 def place_order(user: User, photo_temp: Path, settings: Any) -> HeadshotModel:
-    """An order as the form makes it, then its submission as the form's view enqueues it."""
+    """An order as the form makes it, then its follow-ups (the submission) as the view does."""
     settings.FILE_UPLOAD_TEMP_DIR = str(photo_temp)
     photos = [
         SimpleUploadedFile(f"selfie{i}.jpg", face_jpeg(i, long_side=1200), "image/jpeg")
@@ -27,7 +27,7 @@ def place_order(user: User, photo_temp: Path, settings: Any) -> HeadshotModel:
     created = order_create(
         user=user, package=PROFESSIONAL, name="Perfil", subject_type="woman", photos=photos
     )
-    tasks.submit_training.enqueue(created.order.pk)
+    tasks.enqueue_followups(created.followups)
     return created.order
 
 

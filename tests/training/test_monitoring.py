@@ -68,7 +68,7 @@ def test_it_computes_the_figures_of_a_window(history: None) -> None:
     assert month.orders_by_status["ready"] == 2
     assert week.training_seconds_mean == 1200
     assert week.failure_rate(Stage.TRAINING) == 0.5
-    assert week.success_rate(Stage.UPLOAD) == 1.0
+    assert week.failure_rate(Stage.UPLOAD) == 0.0
     assert week.spend == Decimal("1.75")
     assert month.spend == Decimal("10.75")
     assert week.webhook_latency_p50 == pytest.approx(1.6, abs=0.05)

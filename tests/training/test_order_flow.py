@@ -17,7 +17,10 @@ from django.urls import reverse
 from accounts.credits import credit_balance, credits_grant
 from accounts.models import CreditMovement, User
 from tests.training.conftest import encode, face_jpeg, leftovers, no_face_image
+from training.followups import FollowUp, Next
 from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.orders import order_create
+from training.packages import PROFESSIONAL
 
 ORDER_URL = f"{reverse('training:order_new')}?package=professional"
 
@@ -77,6 +80,17 @@ def test_it_queues_an_order_with_its_zip_and_spends_the_credit(
     assert leftovers(photo_temp_dir) == []
     page = signed_in.get(response["Location"]).content.decode()
     assert "Hemos recibido 5 fotos" in page
+
+
+@pytest.mark.django_db
+def test_it_returns_the_submission_as_a_follow_up_like_every_stage(
+    alice: User, photo_temp_dir: Path
+) -> None:
+    created = order_create(
+        user=alice, package=PROFESSIONAL, name="Perfil", subject_type="man", photos=selfies(4)
+    )
+
+    assert created.followups == [FollowUp(Next.SUBMIT_TRAINING, created.order.pk)]
 
 
 @pytest.mark.django_db

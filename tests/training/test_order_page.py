@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from accounts.credits import credit_balance, credits_spend_for_order
 from accounts.models import User
 from tests.conftest import wait_for
 from tests.training.ordering import emulator_state, place_order, reaches, status_of
+from training import polling, tasks
 from training.links import file_link
 from training.models import HeadshotModel, Stage, Status, WebhookDelivery
 
@@ -118,8 +123,6 @@ def test_it_polls_while_training_and_shows_the_progress(
         user=alice, name="P", package="professional", subject_type="man", status=Status.TRAINING,
         replicate_training_id="t-1",
     )  # fmt: skip
-    from django.core.cache import cache
-
     cache.set(f"training-progress:{order.uuid}", 42, 10)
     client.force_login(alice)
 
@@ -130,60 +133,141 @@ def test_it_polls_while_training_and_shows_the_progress(
     assert "42 %" in partial
 
 
+@pytest.fixture
+def training_host(settings: Any) -> Iterator[list[str]]:
+    """A real HTTP server standing in for Replicate: it answers any training as running at 40 %
+    and records every request, so that a test sees whether a page asked it anything."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(f"GET {self.path}")
+            training_id = self.path.rsplit("/", 1)[-1]
+            body = json.dumps(
+                {"id": training_id, "status": "processing", "logs": " 40%|████  | 400/1000\n"}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.REPLICATE_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    settings.REPLICATE_API_TOKEN = "r8_test"
+    yield seen
+    server.shutdown()
+    server.server_close()
+
+
+def training_order(user: User) -> HeadshotModel:
+    return HeadshotModel.objects.create(
+        user=user, name="P", package="professional", subject_type="man", status=Status.TRAINING,
+        replicate_training_id="t-1",
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_shows_a_training_without_a_figure_and_never_asks_replicate(
+    client: Client, alice: User, training_host: list[str]
+) -> None:
+    order = training_order(alice)
+    client.force_login(alice)
+
+    pages = [client.get(order_url(order, "order_status")), client.get(order_url(order))]
+
+    for page in pages:
+        content = page.content.decode()
+        assert page.status_code == 200
+        assert 'data-status="training"' in content
+        assert '<progress id="training-progress" max="100"></progress>' in content  # no figure
+        assert "%" not in content.split('id="order-live"')[1].split("</section>")[0]
+    assert training_host == []  # the page read the cache, not Replicate
+
+
+@pytest.mark.django_db
+def test_it_shows_the_progress_the_worker_poll_stored(
+    client: Client, alice: User, training_host: list[str]
+) -> None:
+    order = training_order(alice)
+    client.force_login(alice)
+
+    assert polling.order_poll(order_id=order.pk) == ([], True)  # the worker's turn
+    partial = client.get(order_url(order, "order_status")).content.decode()
+
+    assert training_host == ["GET /v1/trainings/t-1"]  # the poll's, and only it
+    assert 'value="40"' in partial
+    assert "40 %" in partial
+
+
+def test_it_polls_often_while_training_and_backs_off_otherwise(settings: Any) -> None:
+    settings.REPLICATE_POLL_SECONDS, settings.REPLICATE_POLL_MAX_SECONDS = 30, 120
+    settings.REPLICATE_PROGRESS_SECONDS = 10
+
+    assert polling.next_poll_seconds(30, moved=False, training=True) == 10
+    assert polling.next_poll_seconds(10, moved=True, training=True) == 10
+    assert polling.next_poll_seconds(30, moved=False, training=False) == 60
+
+
 def poll_status(client: Client, order: HeadshotModel) -> str:
-    """One poll of the live partial, as if the 10 s progress cache had run out meanwhile."""
-    cache.delete(f"training-progress:{order.uuid}")
+    """One poll of the live partial."""
     response = client.get(order_url(order, "order_status"))
     assert response.status_code == 200
     return response.content.decode()
 
 
-def test_it_moves_on_when_the_progress_read_finds_the_training_finished(
+def worker_poll(order: HeadshotModel) -> None:
+    """What `poll_replicate` does on the worker: ask Replicate, enqueue what follows."""
+    followups, _again = polling.order_poll(order_id=order.pk)
+    tasks.enqueue_followups(followups)
+
+
+def test_it_moves_on_when_the_worker_poll_finds_the_training_finished(
     replicate: Any, client: Client, dora: User, tmp_path: Path, settings: Any
 ) -> None:
     replicate.set_faults(webhooks_never=True)  # as if a restart had lost every webhook
     order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.TRAINING)
     client.force_login(dora)
+    wait_for(lambda: emulator_training(replicate)["status"] == "succeeded", timeout=30)
 
-    wait_for(lambda: 'data-status="generating"' in poll_status(client, order), timeout=30)
+    assert 'data-status="training"' in poll_status(client, order)  # a page moves nothing
+    assert status_of(order) == Status.TRAINING
+    worker_poll(order)
 
     order.refresh_from_db()
     assert order.status == Status.GENERATING
     assert order.replicate_version_id.startswith(f"headshots/headshots-{order.uuid}:")
     assert order.events.filter(stage=Stage.TRAINING).count() == 1
     assert order.predictions.count() == 2  # the follow-up ran: headshots are being made
-    assert not WebhookDelivery.objects.exists()  # no webhook, no sync_replicate: the page did it
-    assert "Entrenamiento" not in poll_status(client, order)
+    assert not WebhookDelivery.objects.exists()  # no webhook, no sync_replicate: the poll did it
+    assert 'data-status="generating"' in poll_status(client, order)
 
 
-def test_it_fails_and_refunds_when_the_progress_read_finds_the_training_failed(
+def test_it_fails_and_refunds_when_the_worker_poll_finds_the_training_failed(
     replicate: Any, client: Client, dora: User, tmp_path: Path, settings: Any
 ) -> None:
     replicate.set_faults(webhooks_never=True, fail_trainings=1)
     order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.TRAINING)
     client.force_login(dora)
+    wait_for(lambda: emulator_training(replicate)["status"] == "failed", timeout=30)
 
-    wait_for(lambda: 'data-status="failed"' in poll_status(client, order), timeout=30)
+    assert 'data-status="training"' in poll_status(client, order)
+    worker_poll(order)
 
     order.refresh_from_db()
     assert (order.status, order.failure_stage) == (Status.FAILED, Stage.TRAINING)
     assert credit_balance(dora) == 1
     assert order.events.filter(stage=Stage.TRAINING).count() == 1
+    assert 'data-status="failed"' in poll_status(client, order)
 
 
-def test_it_shows_the_training_when_replicate_does_not_answer_the_progress_read(
-    replicate: Any, client: Client, dora: User, tmp_path: Path, settings: Any
-) -> None:
-    replicate.set_faults(webhooks_never=True)
-    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.TRAINING)
-    client.force_login(dora)
-    replicate.stop()
-
-    partial = poll_status(client, order)
-
-    assert 'data-status="training"' in partial
-    assert "0 %" in partial
-    assert status_of(order) == Status.TRAINING
+def emulator_training(emulator: Any) -> dict[str, Any]:
+    (training,) = emulator_state(emulator)["trainings"]
+    return dict(training)
 
 
 @pytest.mark.django_db

@@ -10,6 +10,9 @@ neither does this module: retry policy belongs to the caller.
 Every request has a bounded timeout, whatever the official client asks for: it sends prediction
 creates and file uploads with `timeout=None` (no limit at all), and one unresponsive Replicate
 then held a worker, and every order behind it, for minutes. `BoundedTimeouts` puts the limits back.
+
+Only the official client's public API is used. The GETs whose raw JSON we need go over a plain
+httpx client with the same token, timeouts, retries and error handling (`_get_json`).
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, Literal, NamedTuple
 from urllib.parse import urlencode
 
 import httpx
 import replicate
+from replicate.client import RetryTransport
 from replicate.exceptions import ReplicateError
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
@@ -38,6 +42,7 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 # The longest the official client sleeps between its own retries of a GET.
 RETRY_AFTER_CAP_SECONDS = 2.0
+DEFAULT_API_ROOT = "https://api.replicate.com"
 
 
 class ReplicateGatewayError(Exception):
@@ -278,23 +283,32 @@ class ReplicateGateway:
             transport=BoundedTimeouts(bounds),  # the client wraps it in its retrying transport
             event_hooks={"response": [self._remember]},
         )
+        # Plain httpx for raw JSON, because the official objects drop fields we read (a
+        # training's `metrics`) and its only raw call is private: same auth, bounds and retries.
+        self._http = httpx.Client(
+            base_url=api_root(base_url) or DEFAULT_API_ROOT,
+            headers={"Authorization": f"Bearer {api_token}"} if api_token else {},
+            timeout=bounds,
+            transport=RetryTransport(wrapped_transport=BoundedTimeouts(bounds)),
+            event_hooks={"response": [self._remember]},
+        )
 
     def create_model(
         self,
         *,
         owner: str,
         name: str,
-        visibility: str = "private",
+        visibility: Literal["public", "private"] = "private",
         hardware: str = "gpu-t4",
         description: str | None = None,
     ) -> bool:
         """Make sure the model exists; True if this call created it, False if it was there."""
-        body: dict[str, Any] = {"owner": owner, "name": name}
-        body |= {"visibility": visibility, "hardware": hardware}
+        models = self._client.models
+        create = partial(models.create, owner, name, visibility=visibility, hardware=hardware)
         if description:
-            body["description"] = description
+            create = partial(create, description=description)
         try:
-            self._call(lambda: self._client._request("POST", "/v1/models", json=body), creates=True)
+            self._call(create, creates=True)
         except ReplicateRejected as error:
             if error.status == 409:
                 return False
@@ -386,8 +400,14 @@ class ReplicateGateway:
 
     def _get_json(self, url: str) -> dict[str, Any]:
         """Raw JSON of a GET, for what the official client's objects drop."""
-        data: dict[str, Any] = self._call(lambda: self._client._request("GET", url)).json()
+        data: dict[str, Any] = self._call(lambda: self._raw_get(url)).json()
         return data
+
+    def _raw_get(self, url: str) -> httpx.Response:
+        response = self._http.get(url)
+        if response.status_code >= 400:  # what the official client raises for the same answer
+            raise ReplicateError.from_response(response)
+        return response
 
     def cancel_training(self, training_id: str) -> TrainingInfo:
         training = self._call(lambda: self._client.trainings.cancel(training_id))

@@ -2,7 +2,7 @@
 
 `database` (the default) runs django-tasks-db's `db_worker`; `rq` runs an RQ worker on Redis
 with the job class django-tasks-rq needs and its scheduler (for tasks deferred with run_after).
-Extra arguments are passed on unchanged.
+`--batch` runs what is queued and exits, for either backend; no other argument is taken.
 """
 
 from __future__ import annotations
