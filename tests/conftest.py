@@ -178,12 +178,13 @@ def run_manage(
 def replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
     """The Replicate emulator on a free port, the app pointed at it, webhooks to the live server.
 
-    Trainings take about a second and predictions a fraction of one, so a whole order runs in
-    a few seconds through the official client, real HTTP and real signed webhooks.
+    Trainings take half a second and predictions a fifth of one, so a whole order runs in a
+    few seconds through the official client, real HTTP and real signed webhooks; a test that
+    needs a longer training sets `replicate.state.config.training_seconds` itself.
     """
     from training.replicate.emulator import ReplicateEmulator
 
-    emulator = ReplicateEmulator(training_seconds=1.0, prediction_seconds=0.3)
+    emulator = ReplicateEmulator(training_seconds=0.5, prediction_seconds=0.2)
     emulator.start()
     settings.REPLICATE_BASE_URL = emulator.base_url
     settings.REPLICATE_API_TOKEN = emulator.token

@@ -1,5 +1,6 @@
 """The emulator's holds, which stop the worker at a named point: each holds exactly where it
-says, counts the caller as held meanwhile, and lets go after `hang_seconds`."""
+says, counts the caller as held meanwhile, and lets go after `hang_seconds` (or at once when a
+test releases it)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,22 @@ def test_it_freezes_before_creating_anything(
     assert list(gateway.list_trainings()) == []  # frozen: nothing happened yet
     thread.join(timeout=10)
     assert len(list(gateway.list_trainings())) == 1  # and once thawed, the create goes on
+
+
+def test_it_lets_held_requests_go_on_when_released(
+    gateway: ReplicateGateway, start_training: Callable[..., Any], emulator: ReplicateEmulator
+) -> None:
+    emulator.set_faults(hang_creates=2, hang_seconds=120.0)
+    threads = [in_background(start_training) for _ in range(2)]
+    wait_until(lambda: emulator.state.held == 2)
+
+    emulator.release_holds()
+
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not any(thread.is_alive() for thread in threads)  # long before the 120 s hold
+    assert emulator.state.held == 0
+    assert len(list(gateway.list_trainings())) == 2
 
 
 def test_it_leaves_a_frozen_create_to_the_callers_timeout(emulator: ReplicateEmulator) -> None:

@@ -205,7 +205,7 @@ def stalled_image_host(settings: Any) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     root = f"http://127.0.0.1:{server.server_address[1]}"
     settings.REPLICATE_USES_EMULATOR = True  # so that this local host counts as Replicate's
     settings.REPLICATE_BASE_URL = f"{root}/v1"
@@ -245,16 +245,20 @@ def throttling_replicate() -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     server.shutdown()
     server.server_close()
 
 
-def test_it_does_not_sleep_an_hour_when_a_get_is_throttled(throttling_replicate: str) -> None:
+def test_it_does_not_sleep_an_hour_when_a_get_is_throttled(
+    throttling_replicate: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cap (2 s) at 1 s: ten retries take 10 s instead of 20, and an hour is still an hour.
+    monkeypatch.setattr("training.replicate.client.RETRY_AFTER_CAP_SECONDS", 1.0)
     gateway = ReplicateGateway(api_token="t", base_url=throttling_replicate, timeout=BOUND)
 
     seconds, outcome = finishes_within(lambda: gateway.get_training("t1"), limit=60)
 
     assert isinstance(outcome, ReplicateRateLimited)  # the caller's back-off decides what next
-    assert seconds < 40  # the official client's own retries, each after at most 2 s
+    assert seconds < 25  # the official client's own retries, each after at most the cap

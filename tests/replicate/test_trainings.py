@@ -273,7 +273,7 @@ def any_zip() -> Iterator[Callable[[str], str]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield lambda name: f"http://127.0.0.1:{server.server_address[1]}/{name}"
     server.shutdown()
     server.server_close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,12 +29,14 @@ def test_it_sends_signed_webhooks_through_the_whole_life(
 
 
 def test_it_sends_only_the_events_asked_for(
-    start_training: Callable[..., Any], webhook_receiver: WebhookReceiver
+    start_training: Callable[..., Any],
+    webhook_receiver: WebhookReceiver,
+    emulator: ReplicateEmulator,
 ) -> None:
     training_id = start_training(webhook_events_filter=["completed"]).id
 
     webhook_receiver.wait_for_status(training_id, "succeeded")
-    time.sleep(0.2)
+    wait_until(emulator.webhooks_idle)  # whatever else it would send has landed by now
 
     assert webhook_receiver.statuses(training_id) == ["succeeded"]
 
@@ -127,6 +128,6 @@ def test_it_never_delivers_webhooks_on_demand(
     training_id = start_training().id
 
     wait_until(lambda: gateway.get_training(training_id).is_terminal)
-    time.sleep(0.3)
+    wait_until(emulator.webhooks_idle)
 
     assert webhook_receiver.for_object(training_id) == []

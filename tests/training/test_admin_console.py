@@ -250,19 +250,6 @@ def test_it_cancels_an_order_here_and_on_replicate_and_refunds_it(
     assert training["status"] == "canceled"
 
 
-def test_it_retries_an_order_that_failed_making_headshots(
-    replicate: Any, dora: User, tmp_path: Path, settings: Any, console: Client
-) -> None:
-    replicate.set_faults(fail_predictions=4)  # both prompts fail, and fail again
-    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.FAILED, Status.READY)
-    assert (order.status, order.failure_stage) == (Status.FAILED, Stage.COMPLETION)
-
-    response = act(console, "retry_orders", order)
-
-    assert "1 order retried." in response.content.decode()
-    assert reaches(order, Status.READY).headshots.count() == 4
-
-
 def test_it_deletes_an_order_with_its_files_and_its_model_after_confirmation(
     replicate: Any, dora: User, tmp_path: Path, settings: Any, console: Client
 ) -> None:

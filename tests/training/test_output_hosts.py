@@ -51,7 +51,7 @@ class Elsewhere:
 @pytest.fixture
 def elsewhere() -> Iterator[Elsewhere]:
     other = Elsewhere()
-    thread = threading.Thread(target=other.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=other.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield other
     other.server.shutdown()

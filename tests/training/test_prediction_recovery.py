@@ -225,7 +225,7 @@ def test_it_applies_news_that_comes_before_the_create_answers(
     replicate: ReplicateEmulator, dora: User
 ) -> None:
     order = generating_order(dora)
-    replicate.set_faults(slow_answer_creates=1, hang_seconds=15, create_faults_for=["predictions"])
+    replicate.set_faults(slow_answer_creates=1, hang_seconds=60, create_faults_for=["predictions"])
     creating = threading.Thread(target=generate_then_close, args=(order.pk,))
     creating.start()  # the immediate backend: this thread is held in the first create
 
@@ -236,6 +236,7 @@ def test_it_applies_news_that_comes_before_the_create_answers(
         object_id=first.replicate_prediction_id, event_status="succeeded"
     )
     assert completed.outcome == WebhookDelivery.Outcome.APPLIED
+    replicate.release_holds()  # now the create may answer
     creating.join(timeout=60)
 
     assert_made_once(order, replicate, dora)

@@ -58,7 +58,7 @@ def image_host(settings: Any) -> Iterator[Callable[[str, bytes], str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     settings.REPLICATE_USES_EMULATOR = True
     settings.REPLICATE_BASE_URL = f"{origin}/v1"

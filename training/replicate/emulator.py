@@ -98,6 +98,14 @@ class ReplicateEmulator:
         with self.state.lock:
             self.state.faults.update(changes)
 
+    def release_holds(self) -> None:
+        """Let the requests that a hang fault holds go on now (see EmulatorState.hold)."""
+        self.state.release_holds()
+
+    def webhooks_idle(self) -> bool:
+        """No webhook queued, delayed or being posted (see WebhookSender.idle)."""
+        return self._sender.idle()
+
     def start(self) -> Self:
         """Bind the port and serve in a background thread."""
         server = EmulatorServer(self._address, token=self.token, routes=self._routes)
@@ -114,6 +122,7 @@ class ReplicateEmulator:
     def stop(self) -> None:
         """Stop serving, stop the clocks of running jobs and the webhook sender."""
         self.state.stopping.set()
+        self.state.release_holds()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

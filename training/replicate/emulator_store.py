@@ -129,18 +129,29 @@ class EmulatorState:
         self.outputs: dict[str, tuple[str, bytes]] = {}
         self.deliveries: list[dict[str, Any]] = []
         self.held = 0  # requests a hang fault holds right now: a caller blocked at that point
+        self._let_go = threading.Event()  # set (then replaced) by release_holds()
         self.throttled = 0  # creates answered 429 so far: a caller now in its back-off
         self._seq = 0
 
     def hold(self, seconds: float) -> bool:
-        """Keep the calling request waiting (counted in `held`); False if the emulator stops."""
+        """Keep the calling request waiting (counted in `held`) for `seconds` or until
+        release_holds(); False if the emulator stops."""
         with self.lock:
             self.held += 1
+            let_go = self._let_go
         try:
-            return not self.stopping.wait(seconds)
+            let_go.wait(seconds)
+            return not self.stopping.is_set()
         finally:
             with self.lock:
                 self.held -= 1
+
+    def release_holds(self) -> None:
+        """Let every held request go on now, so a test that has seen what it waited for need
+        not sit out the rest of a long `hang_seconds` (and stopping does not either)."""
+        with self.lock:
+            self._let_go.set()
+            self._let_go = threading.Event()
 
     def next_seq(self) -> int:
         """A creation counter, so listings have a stable newest-first order and cursors."""

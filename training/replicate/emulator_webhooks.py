@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 OUT_OF_ORDER_GAP_SECONDS = 0.05
+ANSWER_BYTES = 200  # of each answer to a webhook, kept in the delivery log
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -57,6 +58,7 @@ class WebhookSender:
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
         self._queue: list[Delivery] = []
+        self._posting = 0  # deliveries taken off the queue and not yet logged
         self._wakeup = threading.Condition()
         self._counter = itertools.count()
         self._thread = threading.Thread(target=self._run, name="emulator-webhooks", daemon=True)
@@ -68,6 +70,14 @@ class WebhookSender:
         with self._wakeup:
             self._wakeup.notify_all()
         self._thread.join(timeout=5)
+
+    def idle(self) -> bool:
+        """Nothing queued or being posted: every webhook emitted so far has landed or given up.
+
+        So a test can prove that a webhook was never sent without sleeping on the clock.
+        """
+        with self._wakeup:
+            return not self._queue and not self._posting
 
     def emit(self, job: JobRecord, event: str) -> None:
         """Queue the webhook for `event` per the job's filter and fault plan; caller holds lock."""
@@ -121,11 +131,20 @@ class WebhookSender:
             if wait > 0:
                 self._wakeup.wait(timeout=min(wait, 0.5))
                 return None
+            self._posting += 1
             return heapq.heappop(self._queue)
 
     def _deliver(self, delivery: Delivery) -> None:
+        """Post it, counted as posting until its retry (if any) is queued, so idle() is true."""
+        try:
+            self._post_and_log(delivery)
+        finally:
+            with self._wakeup:
+                self._posting -= 1
+
+    def _post_and_log(self, delivery: Delivery) -> None:
         """POST once, log the outcome, and retry a terminal webhook that did not land."""
-        outcome = self._post(delivery)
+        outcome, answer = self._post(delivery)
         with self._state.lock:
             self._state.deliveries.append(
                 {
@@ -135,6 +154,7 @@ class WebhookSender:
                     "url": delivery.url,
                     "attempt": delivery.attempt,
                     "outcome": outcome,
+                    "answer": answer,
                 }
             )
         failed = not (isinstance(outcome, int) and 200 <= outcome < 300)
@@ -145,8 +165,12 @@ class WebhookSender:
             delivery.order = next(self._counter)
             self._push(delivery)
 
-    def _post(self, delivery: Delivery) -> int | str:
-        """The HTTP status, or the connection error as text."""
+    def _post(self, delivery: Delivery) -> tuple[int | str, str]:
+        """The HTTP status (or the connection error as text) and the start of the answer.
+
+        The answer is kept, as Replicate's webhook log shows it, so that a test can see what the
+        receiver made of each copy (for example, that it knew a repeated one for a duplicate).
+        """
         headers = sign_webhook(
             secret=self._state.config.webhook_secret,
             webhook_id=delivery.webhook_id,
@@ -160,9 +184,13 @@ class WebhookSender:
         )
         try:
             with _OPENER.open(request, timeout=5) as response:
-                return int(response.status)
+                return int(response.status), _answer(response.read(ANSWER_BYTES))
         except urllib.error.HTTPError as error:
-            return int(error.code)
+            return int(error.code), _answer(error.read(ANSWER_BYTES))
         except (OSError, ValueError) as error:
             logger.info("webhook %s to %s failed: %s", delivery.event, delivery.url, error)
-            return f"error: {error}"
+            return f"error: {error}", ""
+
+
+def _answer(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
