@@ -1,8 +1,10 @@
 """The user model, the credit ledger and e-mail addresses in the staff console.
 
 Granting credits, by the action or by a ledger line added by hand, needs the `grant_credits`
-permission; marking an address verified needs "change e-mail address". A staff member who may
-only look is offered none of these and can forge none.
+permission; marking an address verified, or adding one, needs "change e-mail address". A staff
+member who may only look is offered none of these and can forge none. Only superusers hand out
+staff status and permissions, and only they change the accounts of staff and superusers, so
+"change user" cannot be turned into more rights than it grants.
 """
 
 from __future__ import annotations
@@ -61,6 +63,20 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     actions = ("grant_credits",)
+    rights_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """Whoever may hand out rights could give them to themselves: that is for superusers."""
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return readonly
+        return readonly + self.rights_fields
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """A new e-mail or password on a staff account hands over its rights: superusers only."""
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_grant_credits_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("accounts.grant_credits")
@@ -144,6 +160,13 @@ admin.site.unregister(EmailAddress)  # allauth's own admin lets anyone who can l
 @admin.register(EmailAddress)
 class EmailAddressAdmin(allauth_admin.EmailAddressAdmin):
     """allauth's e-mail addresses, with "mark verified" only for staff who may change them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Any address on an account, verified or not, receives its login codes: it is a key.
+
+        So adding one is as strong as verifying one and needs "change e-mail address" too.
+        """
+        return super().has_add_permission(request) and self.has_change_permission(request)
 
     @admin.action(
         description=allauth_admin.EmailAddressAdmin.make_verified.short_description,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from accounts.credits import credit_balance
@@ -97,3 +98,87 @@ def test_it_lets_only_staff_who_may_change_addresses_mark_them_verified(
     assert 'value="make_verified"' in editor.get(ADDRESSES).content.decode()
     verify(editor, unverified)
     assert EmailAddress.objects.get(pk=unverified.pk).verified
+
+
+def user_form(user: User, **changes: Any) -> dict[str, Any]:
+    """The user's change form as the admin would post it back, with these fields changed."""
+    data: dict[str, Any] = {
+        "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+        "language": user.language, "is_active": "on",
+        "last_login_0": "", "last_login_1": "", "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }  # fmt: skip
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@pytest.mark.django_db
+def test_it_lets_no_staff_member_but_a_superuser_hand_out_rights(alice: User) -> None:
+    editor_client = browser("accounts.view_user", "accounts.change_user")
+    some_permissions = list(Permission.objects.values_list("pk", flat=True)[:5])
+    admins = Group.objects.create(name="Admins")
+    rights = {
+        "is_staff": "on", "is_superuser": "on",
+        "groups": [admins.pk], "user_permissions": some_permissions,
+    }  # fmt: skip
+
+    page = editor_client.get(f"{USERS}{alice.pk}/change/").content.decode()
+    response = editor_client.post(
+        f"{USERS}{alice.pk}/change/", user_form(alice, first_name="Alicia", **rights)
+    )
+
+    assert 'name="is_superuser"' not in page
+    assert 'name="user_permissions"' not in page
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.first_name == "Alicia"  # the rest of the form still works
+    assert (alice.is_staff, alice.is_superuser) == (False, False)
+    assert (alice.groups.count(), alice.user_permissions.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_it_lets_a_superuser_hand_out_rights(staff: User, alice: User) -> None:
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(staff)
+
+    response = client.post(
+        f"{USERS}{alice.pk}/change/", user_form(alice, is_staff="on", is_superuser="on")
+    )
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.is_staff, alice.is_superuser) == (True, True)
+
+
+@pytest.mark.django_db
+def test_it_keeps_staff_accounts_out_of_reach_of_a_staff_member_who_may_change_users(
+    staff: User,
+) -> None:
+    editor = browser("accounts.view_user", "accounts.change_user")
+    takeover = user_form(staff, email="mallory@example.com")
+
+    assert editor.post(f"{USERS}{staff.pk}/change/", takeover).status_code == 403
+    assert (
+        editor.post(
+            f"{USERS}{staff.pk}/password/", {"password1": "x" * 20, "password2": "x" * 20}
+        ).status_code
+        == 403
+    )
+    staff.refresh_from_db()
+    assert staff.email == "staff@example.com"
+    assert not staff.check_password("x" * 20)
+
+
+@pytest.mark.django_db
+def test_it_adds_no_address_for_a_staff_member_who_may_only_add_addresses(staff: User) -> None:
+    adder = browser("account.view_emailaddress", "account.add_emailaddress")
+    address = {"user": staff.pk, "email": "mallory@example.com", "verified": "on", "primary": "on"}
+
+    assert adder.get(f"{ADDRESSES}add/").status_code == 403
+    assert adder.post(f"{ADDRESSES}add/", address).status_code == 403
+    assert not EmailAddress.objects.filter(email="mallory@example.com").exists()
+
+    editor = browser("account.add_emailaddress", "account.change_emailaddress")
+    second = {"user": staff.pk, "email": "staff@work.example", "verified": "on"}
+    assert editor.post(f"{ADDRESSES}add/", second).status_code == 302
+    assert EmailAddress.objects.get(email="staff@work.example").user == staff
