@@ -9,7 +9,9 @@ to fix.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -130,6 +132,14 @@ def read_cache(name: str, value: str) -> dict[str, Any]:
         return environ.Env.cache_url_config(value)
     except Exception as error:  # environ raises several types for bad URLs
         raise SettingsError(f"{name} is not a valid cache URL ({error}).") from None
+
+
+def with_query_defaults(url: str, defaults: Mapping[str, object]) -> str:
+    """`url` with each of `defaults` added to its query string, unless the URL names it already."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    merged = {**{name: str(value) for name, value in defaults.items()}, **query}
+    return urlunsplit(parts._replace(query=urlencode(merged)))
 
 
 def read_email_url(name: str, value: str) -> dict[str, Any]:

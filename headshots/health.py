@@ -75,14 +75,23 @@ def check_health() -> dict[str, str]:
 
 
 def part_health(part: str) -> str:
-    """A part's answer from the last HEALTHZ_CACHE_SECONDS, else a new probe (one at a time)."""
-    with _locks[part]:
-        known = _answers.get(part)
-        if known and time.monotonic() - known[0] < settings.HEALTHZ_CACHE_SECONDS:
-            return known[1]
+    """A part's answer from the last HEALTHZ_CACHE_SECONDS, else a new probe (one at a time).
+
+    While another request's probe is running (perhaps hung on a silent server), the answer is
+    the last one known, or "unavailable": a request never queues behind a probe, so a stuck
+    part cannot tie up every worker that a load balancer's probes reach.
+    """
+    known = _answers.get(part)
+    if known and time.monotonic() - known[0] < settings.HEALTHZ_CACHE_SECONDS:
+        return known[1]
+    if not _locks[part].acquire(blocking=False):
+        return known[1] if known else "unavailable"
+    try:
         answer = run_probe(part)
         _answers[part] = (time.monotonic(), answer)
         return answer
+    finally:
+        _locks[part].release()
 
 
 def run_probe(part: str) -> str:

@@ -30,6 +30,7 @@ from headshots.environment import (
     read_optional,
     read_str,
     read_url,
+    with_query_defaults,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,10 +114,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that a worker process in the tests sees the same test database.
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
+# Bounded waits (libpq waits for a connection forever; redis-py's bound is its version's
+# default): a server that accepts and never answers fails a request or a task, never hangs it.
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5
+REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 3}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = DATABASE_CONNECT_TIMEOUT_SECONDS
 
 REDIS_URL = read_optional("REDIS_URL")
 _cache_url = read_optional("CACHE_URL") or REDIS_URL or "locmemcache://"
 CACHES = {"default": read_cache("CACHE_URL", _cache_url)}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # passed on to the connection pool
+    CACHES["default"]["OPTIONS"] = {**REDIS_TIMEOUTS, **CACHES["default"].get("OPTIONS", {})}
 
 # --- Rate limits (django-ratelimit, on the shared cache) and quotas ------------------------
 # Proxies whose X-Forwarded-For names the visitor (headshots/client_ip.py): a number of proxies
@@ -149,7 +159,9 @@ if TASKS_BACKEND == "rq":
             "TASKS_BACKEND=rq needs REDIS_URL (for example redis://127.0.0.1:6379/0)."
         )
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
-    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    # django-rq hands only the URL to redis-py, so the bounds travel in its query string (the
+    # worker itself raises the read bound above its own blocking wait for jobs).
+    RQ_QUEUES = {"default": {"URL": with_query_defaults(REDIS_URL, REDIS_TIMEOUTS)}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 elif TASKS_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

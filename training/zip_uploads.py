@@ -55,6 +55,7 @@ CHUNK = 1024 * 1024
 URL_PATH = re.compile(
     r"/api/uploads/(?P<user_id>[1-9][0-9]{0,17})/(?P<upload_id>[0-9a-f]{32})\.zip"
 )
+UPLOAD_FILE = re.compile(r"[0-9a-f]{32}\.zip")
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
 CLAIM_SECONDS = 24 * 3600  # longer than any upload URL lives (see claim_seconds)
@@ -189,7 +190,11 @@ def unused_uploads(user_id: int) -> set[str]:
         return set()
     except Exception as error:  # the storage is down: not the caller's fault
         raise StorageUnavailable(str(error)) from error
-    names = {f"{PREFIX}/{user_id}/{file}": file.removesuffix(".zip") for file in files}
+    names = {
+        f"{PREFIX}/{user_id}/{file}": file.removesuffix(".zip")
+        for file in files
+        if UPLOAD_FILE.fullmatch(file)  # not what a PUT killed half-way left behind
+    }
     used = claimed(set(names))
     return {upload_id for name, upload_id in names.items() if name not in used}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +172,34 @@ def test_it_signs_image_links_for_the_public_s3_address(
     assert link.startswith(f"{public}/{s3_storage}/headshots/x/one.webp?")
     assert "Signature=" in link
     assert httpx.get(link).content == b"image bytes"
+
+
+@pytest.mark.django_db
+def test_it_answers_at_once_while_another_probe_hangs(
+    client: Client, settings: Any, silent_server: Any
+) -> None:
+    from headshots.health import part_health
+
+    settings.CACHES = {  # no bound of its own: the probe waits until the server goes away
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": silent_server.url,
+        }
+    }
+    hung = threading.Thread(target=part_health, args=("cache",), daemon=True)
+    hung.start()
+    assert silent_server.connected.wait(timeout=10)
+    started = time.monotonic()
+
+    response = client.get("/healthz")
+
+    assert time.monotonic() - started < 2
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "cache": "unavailable",
+        "storage": "ok",
+    }
+    assert hung.is_alive()  # still waiting: nobody queued behind it
+    silent_server.hang_up()
+    hung.join(timeout=10)

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -148,3 +151,83 @@ def test_it_starts_with_the_edges_of_replicates_ranges() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].split() == list(edges.values())
+
+
+SHOW_WAITS = (
+    "import json; from django.conf import settings as s; print(json.dumps({"
+    "'database': s.DATABASES['default'].get('OPTIONS', {}),"
+    "'cache': s.CACHES['default'].get('OPTIONS', {}),"
+    "'queue': s.RQ_QUEUES['default']['URL'] if hasattr(s, 'RQ_QUEUES') else None}))"
+)
+
+
+def shown_waits(env: dict[str, str]) -> dict[str, Any]:
+    result = run_manage("shell", "-c", SHOW_WAITS, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_it_bounds_every_wait_for_postgresql_and_redis() -> None:
+    waits = shown_waits(
+        {
+            "DATABASE_URL": "postgres://someone@db.example.com:5432/headshots",
+            "REDIS_URL": "redis://cache.example.com:6379/0",
+            "TASKS_BACKEND": "rq",
+        }
+    )
+
+    assert 0 < waits["database"]["connect_timeout"] <= 10
+    assert 0 < waits["cache"]["socket_connect_timeout"] <= 5
+    assert 0 < waits["cache"]["socket_timeout"] <= 10
+    queue = parse_qs(urlsplit(waits["queue"]).query)
+    assert 0 < float(queue["socket_connect_timeout"][0]) <= 5
+    assert 0 < float(queue["socket_timeout"][0]) <= 10
+
+
+def test_it_keeps_the_bounds_a_redis_url_already_names() -> None:
+    waits = shown_waits(
+        {"REDIS_URL": "redis://cache.example.com:6379/0?socket_timeout=9", "TASKS_BACKEND": "rq"}
+    )
+
+    assert parse_qs(urlsplit(waits["queue"]).query)["socket_timeout"] == ["9"]
+
+
+def test_it_gives_sqlite_and_the_local_memory_cache_no_network_options() -> None:
+    waits = shown_waits({"DATABASE_URL": "sqlite:////tmp/headshots-waits.sqlite3"})
+
+    assert "connect_timeout" not in waits["database"]
+    assert waits["cache"] == {}
+
+
+TIMED_CALL = """
+import time
+started = time.monotonic()
+try:
+    {call}
+except Exception as error:
+    print(type(error).__name__, time.monotonic() - started)
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "call"),
+    [
+        ({"CACHE_URL": "{url}"}, "from django.core.cache import cache; cache.get('x')"),
+        ({"REDIS_URL": "{url}"}, "from django.core.cache import cache; cache.set('x', 1)"),
+        (
+            {"REDIS_URL": "{url}", "TASKS_BACKEND": "rq"},
+            "import django_rq; django_rq.get_connection('default').ping()",
+        ),
+    ],
+)
+def test_it_fails_fast_when_redis_accepts_and_never_answers(
+    silent_server: Any, variables: dict[str, str], call: str
+) -> None:
+    env = {name: value.format(url=silent_server.url) for name, value in variables.items()}
+
+    result = run_manage("shell", "-c", TIMED_CALL.format(call=call), env=env, timeout=30)
+
+    error, seconds = result.stdout.splitlines()[-1].split()
+    assert error == "TimeoutError"
+    assert float(seconds) < 4.5  # our bound, well under redis-py's own default of 5 s
+    assert silent_server.connected.is_set()
