@@ -194,9 +194,14 @@ def apply_prediction_update(
 
 def adopt_waiting(locked: QuerySet[Prediction], info: PredictionInfo) -> Prediction | None:
     """News about a prediction whose create has not answered yet (its id is not saved): the
-    row waiting for it, known by trained version and prompt, takes the id now."""
+    row waiting for it, known by trained version and prompt, takes the id now.
+
+    Only a prediction made since the row was (as `find_prediction_for` asks): a late one of a
+    retried order's deleted rows has the same prompts. Replicate always sends `created_at`;
+    news without it is left to the sync, which looks the row's prediction up by time.
+    """
     prompt = info.input.get("prompt")
-    if not info.version or not isinstance(prompt, str):
+    if not info.version or not isinstance(prompt, str) or info.created_at is None:
         return None
     same_version = Q(order__replicate_version_id=info.version) | Q(
         order__replicate_version_id__endswith=f":{info.version}"
@@ -207,6 +212,7 @@ def adopt_waiting(locked: QuerySet[Prediction], info: PredictionInfo) -> Predict
         status__in=[Prediction.State.PENDING, Prediction.State.STARTING],
         replicate_prediction_id="",
         prompt=prompt,
+        created_at__lte=info.created_at + LOOKUP_MARGIN,
     ).first()
     if waiting is None:
         return None

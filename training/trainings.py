@@ -517,10 +517,11 @@ def order_retry(order: HeadshotModel) -> list[FollowUp] | None:
     reset = {"error": "", "error_detail": "", "failure_stage": "", "failed_at": None}
     if order.replicate_version_id:  # trained: only the headshots need making again
         with transaction.atomic():
-            delete_headshot_files(order)
-            order.predictions.all().delete()
+            # The move first: a second retry (or a stale page) must not delete the headshots
+            # of an order that is generating again.
             if not order.move_to(Status.GENERATING, **reset):
                 return None
+            forget_headshots(order)
         return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
     if not training_set_kept(order):
         raise PhotosGone(str(order.uuid))
@@ -528,6 +529,25 @@ def order_retry(order: HeadshotModel) -> list[FollowUp] | None:
     if not order.move_to(Status.QUEUED, submission_started_at=None, **reset, **training_reset):
         return None
     return [FollowUp(Next.SUBMIT_TRAINING, order.pk)]
+
+
+def forget_headshots(order: HeadshotModel) -> None:
+    """Delete the order's headshot and prediction rows now and their files once that commits,
+    so a rollback leaves no row pointing at a deleted file."""
+    names = [
+        str(name)
+        for image, preview in order.headshots.values_list("image", "preview")
+        for name in (image, preview)
+        if name
+    ]
+    order.headshots.all().delete()
+    order.predictions.all().delete()
+    transaction.on_commit(partial(delete_stored, names))
+
+
+def delete_stored(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
 
 
 def training_set_kept(order: HeadshotModel) -> bool:

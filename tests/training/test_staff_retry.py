@@ -20,7 +20,8 @@ from accounts.credits import credit_balance
 from accounts.models import User
 from tests.conftest import make_staff, wait_for
 from tests.training.ordering import emulator_state, place_order, reaches
-from training.models import HeadshotModel, Stage, Status
+from training.models import Headshot, HeadshotModel, Stage, Status
+from training.trainings import order_retry
 
 pytestmark = pytest.mark.timeout(120)
 FAILED_SUBJECT = "No hemos podido terminar tus retratos: Perfil"
@@ -153,3 +154,56 @@ def test_it_says_when_an_order_has_not_failed(admin_client: Client, alice: User)
     assert "No reintentados (no han fallado): Done" in response.content.decode()
     assert "1 pedido reintentado." not in response.content.decode()
     assert HeadshotModel.objects.get(pk=order.pk).status == Status.READY
+
+
+def failed_generation(user: User) -> HeadshotModel:
+    """A trained order that failed while generating, with one stored headshot."""
+    order = HeadshotModel.objects.create(
+        user=user, name="Perfil", package="professional", subject_type="woman",
+        status=Status.FAILED, failure_stage=Stage.COMPLETION,
+        replicate_version_id="headshots/perfil:abc123",
+    )  # fmt: skip
+    store_headshot(order, "old")
+    return order
+
+
+def store_headshot(order: HeadshotModel, name: str) -> Headshot:
+    prediction = order.predictions.create(prompt_index=0, prompt="a portrait of ohwx")
+    image = default_storage.save(f"headshots/{name}.jpg", ContentFile(b"\xff\xd8\xff"))
+    return order.headshots.create(
+        prediction=prediction, output_index=0, image=image, content_type="image/jpeg"
+    )
+
+
+@pytest.mark.django_db
+def test_it_deletes_the_old_headshots_once_a_retry_commits(
+    alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    order = failed_generation(alice)
+    old = order.headshots.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_retry(order)
+
+    assert HeadshotModel.objects.get(pk=order.pk).status == Status.GENERATING
+    assert not order.headshots.exists()
+    assert not order.predictions.exists()
+    assert not default_storage.exists(str(old.image.name))
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_headshots_of_an_order_another_retry_set_going(
+    alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    order = failed_generation(alice)
+    stale = HeadshotModel.objects.get(pk=order.pk)  # a second retry, loaded before the first
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_retry(order)
+    new = store_headshot(order, "new")  # the generation the first retry started
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_retry(stale) is None
+
+    assert HeadshotModel.objects.get(pk=order.pk).status == Status.GENERATING
+    assert list(order.headshots.all()) == [new]
+    assert default_storage.exists(str(new.image.name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +13,17 @@ import httpx
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
 from tests.training.ordering import place_order
-from training.models import HeadshotModel, Status, TrainingEvent, WebhookDelivery
+from training.models import HeadshotModel, Prediction, Status, TrainingEvent, WebhookDelivery
 from training.replicate.signatures import sign_webhook
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "training-succeeded.json"
 URL = "/webhooks/replicate/"
+VERSION = "5e2a7c1d9b3f4a6e8c0d2f4b6a8c0e2d4f6a8b0c2e4d6f8a0b2c4d6e8f0a2b4c"
 
 
 @pytest.fixture
@@ -213,3 +216,62 @@ def test_it_answers_401_and_a_warning_to_a_malformed_timestamp(
     assert not WebhookDelivery.objects.exists()
     assert [r.levelname for r in caplog.records if r.name == "training.webhooks"] == ["WARNING"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def waiting_prediction(user: User, settings: Any) -> Prediction:
+    """A generating order's row whose create has not answered yet (no Replicate id)."""
+    settings.REPLICATE_WEBHOOK_SECRET = SECRET
+    order = HeadshotModel.objects.create(
+        user=user, name="Perfil", package="professional", subject_type="woman",
+        status=Status.GENERATING, replicate_version_id=f"headshots/perfil:{VERSION}",
+    )  # fmt: skip
+    return order.predictions.create(prompt_index=0, prompt="a portrait of ohwx")
+
+
+def prediction_news(created_at: datetime) -> dict[str, Any]:
+    return {
+        "id": "late0prediction", "model": "headshots/perfil", "version": VERSION,
+        "status": "processing", "input": {"prompt": "a portrait of ohwx"},
+        "created_at": created_at.isoformat(),
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_adopts_news_of_a_prediction_whose_create_has_not_answered(
+    client: Client, alice: User, settings: Any
+) -> None:
+    waiting = waiting_prediction(alice, settings)
+
+    response = deliver(client, prediction_news(timezone.now()))
+
+    assert response.json() == {"outcome": "applied"}
+    waiting.refresh_from_db()
+    assert (waiting.replicate_prediction_id, waiting.status) == ("late0prediction", "processing")
+
+
+@pytest.mark.django_db
+def test_it_does_not_adopt_a_prediction_made_before_the_row(
+    client: Client, alice: User, settings: Any
+) -> None:
+    waiting = waiting_prediction(alice, settings)  # a retry's row; the old rows are deleted
+    made_for_the_deleted_row = waiting.created_at - timedelta(hours=1)
+
+    response = deliver(client, prediction_news(made_for_the_deleted_row))
+
+    assert response.json() == {"outcome": "unknown"}
+    waiting.refresh_from_db()
+    assert (waiting.replicate_prediction_id, waiting.status) == ("", "pending")
+
+
+@pytest.mark.django_db
+def test_it_does_not_adopt_a_prediction_without_a_creation_time(
+    client: Client, alice: User, settings: Any
+) -> None:
+    waiting = waiting_prediction(alice, settings)
+    news = {**prediction_news(timezone.now()), "created_at": None}
+
+    response = deliver(client, news)
+
+    assert response.json() == {"outcome": "unknown"}  # the sync finds it by time later
+    waiting.refresh_from_db()
+    assert waiting.replicate_prediction_id == ""
