@@ -168,9 +168,37 @@ class EmailAddressAdmin(allauth_admin.EmailAddressAdmin):
         """
         return super().has_add_permission(request) and self.has_change_permission(request)
 
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """A staff account's addresses are its keys, and with them its rights: superusers only."""
+        if obj is not None and staff_account(obj.user) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        if obj is not None and staff_account(obj.user) and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EmailAddress]:
+        """A bulk action ("mark verified", delete) reaches only the accounts its user may edit."""
+        addresses = super().get_queryset(request)
+        if request.user.is_superuser or request.method == "GET":
+            return addresses
+        return addresses.exclude(user__is_staff=True).exclude(user__is_superuser=True)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        """A new address goes only to an account its adder may edit (not a staff account)."""
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = User.objects.filter(is_staff=False, is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     @admin.action(
         description=allauth_admin.EmailAddressAdmin.make_verified.short_description,
         permissions=["change"],
     )
     def make_verified(self, request: HttpRequest, queryset: QuerySet[EmailAddress]) -> None:
         super().make_verified(request, queryset)
+
+
+def staff_account(user: User) -> bool:
+    return bool(user.is_staff or user.is_superuser)

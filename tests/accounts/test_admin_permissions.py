@@ -178,7 +178,35 @@ def test_it_adds_no_address_for_a_staff_member_who_may_only_add_addresses(staff:
     assert adder.post(f"{ADDRESSES}add/", address).status_code == 403
     assert not EmailAddress.objects.filter(email="mallory@example.com").exists()
 
-    editor = browser("account.add_emailaddress", "account.change_emailaddress")
-    second = {"user": staff.pk, "email": "staff@work.example", "verified": "on"}
-    assert editor.post(f"{ADDRESSES}add/", second).status_code == 302
-    assert EmailAddress.objects.get(email="staff@work.example").user == staff
+
+@pytest.mark.django_db
+def test_it_keeps_staff_addresses_out_of_reach_of_a_staff_member_who_may_change_them(
+    staff: User, alice: User
+) -> None:
+    """An address receives login codes: one added to, or rewritten on, a staff account would
+    hand over its rights. Only a superuser touches those; other accounts stay editable."""
+    editor = browser("account.view_emailaddress", "account.add_emailaddress",
+                     "account.change_emailaddress", "account.delete_emailaddress")  # fmt: skip
+    added = editor.post(
+        f"{ADDRESSES}add/", {"user": staff.pk, "email": "mallory@example.com", "verified": "on"}
+    )
+    assert added.status_code == 200  # the form again, the account refused
+    assert not EmailAddress.objects.filter(email="mallory@example.com").exists()
+
+    own = EmailAddress.objects.get(user=staff)
+    rewrite = {"user": staff.pk, "email": "mallory@example.com", "verified": "on"}
+    assert refused(editor.post(f"{ADDRESSES}{own.pk}/change/", rewrite))
+    assert refused(editor.post(f"{ADDRESSES}{own.pk}/delete/", {"post": "yes"}))
+    bulk = {"action": "delete_selected", "_selected_action": [own.pk], "post": "yes"}
+    editor.post(ADDRESSES, bulk)
+    own.refresh_from_db()  # still there, unchanged
+    assert own.email == "staff@example.com"
+
+    person = {"user": alice.pk, "email": "alice@work.example", "verified": "on"}
+    assert editor.post(f"{ADDRESSES}add/", person).status_code == 302
+    assert EmailAddress.objects.get(email="alice@work.example").user == alice
+
+
+def refused(response: Any) -> bool:
+    """403, or the admin's "does not exist" (back to its index): not the success redirect."""
+    return bool(response.status_code == 403 or response.get("Location") == "/admin/")
