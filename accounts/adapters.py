@@ -15,7 +15,7 @@ from django.utils import translation
 
 from accounts.credits import credits_grant
 from accounts.models import User
-from headshots.client_ip import client_ip
+from lib.client_ip import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

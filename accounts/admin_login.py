@@ -3,7 +3,7 @@
 allauth's rate limits guard its own sign-in pages, not Django's admin login, where anybody could
 otherwise guess a staff password for ever. Every attempt counts, right or wrong, for an account
 that exists or not, so the refusal tells nothing about the account; it is a 429 page that says
-when to try again. The address is the one every other rate limit uses (`headshots.ratelimits`).
+when to try again. The address is the one every other rate limit uses (`lib.ratelimits`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from django.views.decorators.cache import never_cache
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
 
-from headshots.ratelimits import rate_limit
-from headshots.views import retry_minutes
+from lib.ratelimits import rate_limit, retry_minutes
 
 ACCOUNT_GROUP = "ratelimit:RATE_LIMIT_ADMIN_LOGIN:account"
 

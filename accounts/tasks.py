@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.tasks import task
 
 from accounts.models import User
-from headshots.emails import send_templated_email
+from lib.emails import send_templated_email
 
 
 @task()

@@ -58,8 +58,10 @@ from django.core.files.uploadedfile import TemporaryUploadedFile  # noqa: E402
 from PIL import ExifTags, Image, ImageOps  # noqa: E402
 from skimage import data  # noqa: E402
 
-from training import quality  # noqa: E402
-from training.dataset import clean_photo, prepare_photo_set, write_training_zip  # noqa: E402
+from training.photos import quality  # noqa: E402
+from training.photos.cleaning import clean_photo  # noqa: E402
+from training.photos.photo_sets import prepare_photo_set  # noqa: E402
+from training.photos.zip_writing import write_training_zip  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "headshots-bench-photos-v2"
 FACE_BOX = (175, 65, 270, 165)  # where the astronaut's face is in the 512x512 original

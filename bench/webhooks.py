@@ -103,7 +103,7 @@ from django_tasks_db.models import DBTaskResult  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from training.models import (  # noqa: E402
-    HeadshotModel,
+    Order,
     Prediction,
     Status,
     TrainingEvent,
@@ -224,7 +224,7 @@ def seed() -> list[ReplicateObject]:
     users = User.objects.bulk_create(User(email=f"bench{n}@example.com") for n in range(count))
     common = {"name": "Bench", "package": "professional", "subject_type": "woman"}
     for n, user in enumerate(users[:TRAININGS]):
-        order = HeadshotModel.objects.create(
+        order = Order.objects.create(
             user=user,
             status=Status.TRAINING,
             replicate_training_id=f"trn{n:05d}",
@@ -236,7 +236,7 @@ def seed() -> list[ReplicateObject]:
             ReplicateObject("training", order.replicate_training_id, order.pk, order.pk, ends)
         )
     for n, user in enumerate(users[TRAININGS:]):
-        order = HeadshotModel.objects.create(
+        order = Order.objects.create(
             user=user,
             status=Status.GENERATING,
             replicate_version_id=f"headshots/headshots-{n}:{'ab' * 32}",
@@ -415,7 +415,7 @@ def check(objects: list[ReplicateObject], deliveries: list[Delivery], result: Ru
     trainings = [o for o in objects if o.kind == "training"]
     predictions = [o for o in objects if o.kind == "prediction"]
     real = WebhookDelivery.objects.exclude(webhook_id__startswith="warmup")
-    statuses = dict(HeadshotModel.objects.values_list("pk", "status"))
+    statuses = dict(Order.objects.values_list("pk", "status"))
     states = dict(Prediction.objects.filter(attempt=1).values_list("pk", "status"))
     retries = Counter(
         Prediction.objects.filter(attempt=2, status="pending").values_list("order_id", flat=True)

@@ -10,7 +10,7 @@ class HeadshotsConfig(AppConfig):
 
     def ready(self) -> None:
         from headshots import checks  # noqa: F401 - registers the deployment checks
-        from headshots.uploads import upload_temp_folder
+        from lib.uploads import upload_temp_folder
 
         try:  # made at start-up, not by hand: a fresh machine has no such folder
             upload_temp_folder()

@@ -8,6 +8,7 @@ in .env.example; a missing SECRET_KEY or a malformed value stops start-up with o
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from urllib.parse import urlsplit
 from botocore.config import Config
 from django.utils.csp import CSP
 
-from headshots.client_ip import parse_trusted_proxies
 from headshots.environment import (
     SettingsError,
     read_bool,
@@ -32,6 +32,7 @@ from headshots.environment import (
     read_url,
     with_query_defaults,
 )
+from lib.client_ip import parse_trusted_proxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -129,16 +130,16 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # passed on to the conn
     CACHES["default"]["OPTIONS"] = {**REDIS_TIMEOUTS, **CACHES["default"].get("OPTIONS", {})}
 
 # --- Rate limits (django-ratelimit, on the shared cache) and quotas ------------------------
-# Proxies whose X-Forwarded-For names the visitor (headshots/client_ip.py): a number of proxies
+# Proxies whose X-Forwarded-For names the visitor (lib/client_ip.py): a number of proxies
 # in front, or their addresses and CIDRs. Empty: the connecting address is the visitor.
 TRUSTED_PROXIES = read_list("TRUSTED_PROXIES", [])
 try:
     parse_trusted_proxies(TRUSTED_PROXIES)
 except ValueError as _error:
     raise SettingsError(f"TRUSTED_PROXIES={','.join(TRUSTED_PROXIES)!r}: {_error}.") from None
-RATELIMIT_IP_META_KEY = "headshots.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "lib.client_ip.client_ip"
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_VIEW = "headshots.views.rate_limited"
+RATELIMIT_VIEW = "lib.ratelimits.rate_limited"
 RATE_LIMIT_ORDERS = read_str("RATE_LIMIT_ORDERS", "5/h")
 RATE_LIMIT_ORDERS_PER_IP = read_str("RATE_LIMIT_ORDERS_PER_IP", "20/h")
 RATE_LIMIT_DOWNLOADS = read_str("RATE_LIMIT_DOWNLOADS", "60/h")
@@ -184,7 +185,7 @@ _default_storage: dict[str, object] = {
 if AWS_STORAGE_BUCKET_NAME:
     _addressing_style = read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual"))
     _default_storage = {
-        "BACKEND": "headshots.storage.PublicLinkS3Storage",
+        "BACKEND": "lib.storage.PublicLinkS3Storage",
         "OPTIONS": {
             "public_endpoint_url": read_optional("AWS_S3_PUBLIC_ENDPOINT_URL"),
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
@@ -220,7 +221,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# --- Orders and photos (training/dataset.py, training/orders.py) ---------------------------
+# --- Orders and photos (training/orders.py, training/photos/) ----------------------------------
 TUNE_TYPE = read_choice("TUNE_TYPE", "replicate", ("replicate",))
 PHOTOS_MIN = read_int("PHOTOS_MIN", 4, minimum=1)
 PHOTOS_MAX = read_int("PHOTOS_MAX", 20, minimum=1)
@@ -242,16 +243,16 @@ TRAINING_CREDIT_COST = read_int("TRAINING_CREDIT_COST", 0)
 SIGNUP_CREDITS = read_int("SIGNUP_CREDITS", 0)
 # Uploads always stream to temporary files in their own folder (never into memory), so a large
 # order cannot exhaust a web worker and `cleanup_temp_files` knows where stale ones lie.
-FILE_UPLOAD_HANDLERS = ["headshots.uploads.TemporaryFolderUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["lib.uploads.TemporaryFolderUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = read_str(
     "FILE_UPLOAD_TEMP_DIR", str(Path(tempfile.gettempdir()) / "headshots-uploads")
 )
-# Made at start-up by HeadshotsConfig.ready() (headshots.uploads.upload_temp_folder), not here.
+# Made at start-up by HeadshotsConfig.ready() (lib.uploads.upload_temp_folder), not here.
 # A whole order's request body: every photo at its cap, plus room for the form fields.
 UPLOAD_MAX_BYTES = PHOTOS_TOTAL_MAX_MB * 1024 * 1024 + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = PHOTOS_MAX + 5
 
-# --- Replicate (training/replicate/) --------------------------------------------------------
+# --- Replicate (training/replicate/; the emulator is replicate_emulator/) -----------------------
 # Without a token the app talks to the built-in emulator (`manage.py replicate_emulator`).
 REPLICATE_API_TOKEN = read_optional("REPLICATE_API_TOKEN")
 REPLICATE_EMULATOR_PORT = read_int("REPLICATE_EMULATOR_PORT", 8787, minimum=1)
@@ -266,6 +267,10 @@ REPLICATE_BASE_URL = read_url(
 )
 if REPLICATE_USES_EMULATOR:
     REPLICATE_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's fixed, public token
+# The emulator is a development and test tool: installed (for `manage.py replicate_emulator`) only
+# when it stands in for Replicate, and only where it exists (the Docker image leaves it out).
+if REPLICATE_USES_EMULATOR and importlib.util.find_spec("replicate_emulator"):
+    INSTALLED_APPS += ["replicate_emulator"]
 REPLICATE_OWNER = read_str("REPLICATE_OWNER", "headshots")
 REPLICATE_WEBHOOK_SECRET = read_optional("REPLICATE_WEBHOOK_SECRET")
 # The longest silence any one call to Replicate waits for (connecting, sending, each read).

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import pytest
@@ -26,7 +27,21 @@ from moto.server import ThreadedMotoServer
 from accounts.models import User
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def worker_redis_url() -> str:
+    """TEST_REDIS_URL, with one Redis database per pytest-xdist worker (gw0 takes the given
+    number, gw1 the one below, ...): tests that flush Redis must not flush another's."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    parts = urlsplit(base)
+    database = (int(parts.path.strip("/") or 0) - int(worker[2:])) % 16
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+REDIS_URL = worker_redis_url()
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +197,7 @@ def replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterat
     few seconds through the official client, real HTTP and real signed webhooks; a test that
     needs a longer training sets `replicate.state.config.training_seconds` itself.
     """
-    from training.replicate.emulator import ReplicateEmulator
+    from replicate_emulator.server import ReplicateEmulator
 
     emulator = ReplicateEmulator(training_seconds=0.5, prediction_seconds=0.2)
     emulator.start()

@@ -28,7 +28,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.db import connection
 
-from tests.conftest import PROJECT_DIR, run_manage, test_database_url
+from tests.conftest import PROJECT_DIR, REDIS_URL, run_manage, test_database_url
 
 DOCS = sorted((PROJECT_DIR / "docs").glob("*.md"))
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -40,7 +40,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "docs-test-" + "k3y-Zq9!" * 8,
     "SITE_URL": "https://headshots.example.com",
-    "CACHE_URL": "redis://127.0.0.1:6379/15",
+    "CACHE_URL": REDIS_URL,
     "EMAIL_URL": "smtp://user:password@smtp.example.com:587?tls=True",
 }
 

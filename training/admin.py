@@ -1,8 +1,8 @@
 """The staff console for orders: find them, look inside, and retry, cancel, refund or delete them.
 
 Every action calls a stage function and enqueues its follow-ups: cancel and delete call the very
-functions a person's own request calls (`trainings.order_cancel`, `orders.order_delete`); retry
-(`trainings.order_retry`) and refund (`credits_refund_order`) are for staff only, and go through
+functions a person's own request calls (`lifecycle.order_cancel`, `orders.order_delete`); retry
+(`lifecycle.order_retry`) and refund (`credits_refund_order`) are for staff only, and go through
 the same state machine, ledger and clean-up, so staff can do nothing the model would refuse. State
 fields are read-only here: the state machine owns them. Each action needs its own permission
 (`retry_order`, `cancel_order`, `refund_order`, and the built-in `delete` for deleting with
@@ -30,17 +30,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.credits import credits_refund_order
-from training import orders, trainings
+from lib.files import private_file_response
+from training import lifecycle, orders
 from training.models import (
     Headshot,
-    HeadshotModel,
+    Order,
     OrderRating,
     Prediction,
     TrainingEvent,
     WebhookDelivery,
 )
 from training.tasks import enqueue_followups
-from training.views import private_file_response
 
 REPLICATE_WEB = "https://replicate.com"
 STAFF_REFUND_REASON = "staff refund"  # stored in the ledger as written, like the other reasons
@@ -124,8 +124,8 @@ class HeadshotInline(ReadOnlyInline):
         return headshot.prediction.prompt_index + 1
 
 
-@admin.register(HeadshotModel)
-class HeadshotModelAdmin(admin.ModelAdmin):
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
     """Orders with filters and search, their history inline, and the staff actions."""
 
     list_display = (
@@ -169,7 +169,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
 
     def has_delete_with_files_permission(self, request: HttpRequest) -> bool:
         """The built-in "delete order" permission, spent on the only delete that cleans up."""
-        return request.user.has_perm("training.delete_headshotmodel")
+        return request.user.has_perm("training.delete_order")
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("training.retry_order")
@@ -181,15 +181,15 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         return request.user.has_perm("training.refund_order")
 
     @admin.display(description=_("Replicate training"))
-    def replicate_training(self, order: HeadshotModel) -> SafeString | str:
+    def replicate_training(self, order: Order) -> SafeString | str:
         return replicate_link(order.replicate_training_id)
 
     @admin.display(description=_("Replicate model"))
-    def replicate_model(self, order: HeadshotModel) -> SafeString | str:
+    def replicate_model(self, order: Order) -> SafeString | str:
         return replicate_link(order.replicate_model_id, page="{}")  # "owner/name"
 
     @admin.display(description=_("training ZIP"))
-    def training_set(self, order: HeadshotModel) -> str:
+    def training_set(self, order: Order) -> str:
         return str(order.training_zip.name) or "-"  # the media folder is never served raw
 
     def get_urls(self) -> list[URLPattern]:
@@ -215,13 +215,13 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         return private_file_response(str(stored.name), filename, download=False)
 
     @admin.action(description=_("Retry the selected failed orders"), permissions=["retry"])
-    def retry_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
+    def retry_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         """Failed orders start again where they can: headshots again, or the training again."""
         retried, not_failed, photos_gone = 0, [], []
         for order in queryset.select_related("user"):
             try:
-                followups = trainings.order_retry(order)
-            except trainings.PhotosGone:
+                followups = lifecycle.order_retry(order)
+            except lifecycle.PhotosGone:
                 photos_gone.append(order.name)
                 continue
             if followups is None:
@@ -261,11 +261,11 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         description=_("Cancel the selected orders (also on Replicate) and refund them"),
         permissions=["cancel"],
     )
-    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         """Orders in progress stop here and on Replicate; their credit goes back."""
         canceled, finished = 0, []
         for order in queryset.select_related("user"):
-            followups = trainings.order_cancel(order)
+            followups = lifecycle.order_cancel(order)
             if not followups:
                 finished.append(order.name)
                 continue
@@ -283,7 +283,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description=_("Refund the credit of the selected orders"), permissions=["refund"])
-    def refund_orders(self, request: HttpRequest, queryset: QuerySet[HeadshotModel]) -> None:
+    def refund_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         """Give an order's credit back, at most once per order (the ledger refuses a second)."""
         refunded, nothing = 0, 0
         for order in queryset.select_related("user"):
@@ -310,7 +310,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         permissions=["delete_with_files"],
     )
     def delete_orders_with_files(
-        self, request: HttpRequest, queryset: QuerySet[HeadshotModel]
+        self, request: HttpRequest, queryset: QuerySet[Order]
     ) -> TemplateResponse | None:
         """After a confirmation: hidden at once; the purge task deletes files, model and row."""
         if request.POST.get("post") != "yes":
@@ -328,9 +328,7 @@ class HeadshotModelAdmin(admin.ModelAdmin):
         self.message_user(request, message % count, messages.SUCCESS)
         return None
 
-    def confirm_deletion(
-        self, request: HttpRequest, queryset: QuerySet[HeadshotModel]
-    ) -> TemplateResponse:
+    def confirm_deletion(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -14,11 +14,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from headshots.api import ApiError, ApiRequest, api_endpoint, json_object
-from headshots.ratelimits import rate_limit
-from training import zip_uploads
+from lib.api import ApiError, ApiRequest, api_endpoint, json_object
+from lib.ratelimits import rate_limit
+from training import local_uploads, zip_uploads
 from training.forms import TrainModelForm
-from training.models import HeadshotModel
+from training.models import Order
 from training.openapi import openapi_description
 from training.orders import OrderRefused, order_create_from_upload
 from training.packages import PROFESSIONAL, orderable_package
@@ -62,7 +62,7 @@ def upload_put(request: HttpRequest, user_id: str, upload_id: str) -> HttpRespon
     name = zip_uploads.upload_name(user_id=int(user_id), upload_id=upload_id)
     if zip_uploads.uses_s3():
         raise ApiError(404, "not_found", _("Not found."))
-    if not zip_uploads.local_upload_allowed(name=name, token=request.GET.get("t", "")):
+    if not local_uploads.local_upload_allowed(name=name, token=request.GET.get("t", "")):
         raise ApiError(
             403,
             "upload_url_invalid",
@@ -72,12 +72,12 @@ def upload_put(request: HttpRequest, user_id: str, upload_id: str) -> HttpRespon
         )
     length = announced_length(request)
     try:
-        size = zip_uploads.local_upload_store(name=name, read=request.read, length=length)
+        size = local_uploads.local_upload_store(name=name, read=request.read, length=length)
     except zip_uploads.UploadTooLarge:
         raise zip_too_large() from None
     except zip_uploads.StorageUnavailable:
         raise storage_unavailable() from None
-    except zip_uploads.UploadExists:  # also once it was used and deleted: a URL takes one PUT
+    except local_uploads.UploadExists:  # also once it was used and deleted: a URL takes one PUT
         raise ApiError(
             409,
             "upload_exists",
@@ -224,13 +224,11 @@ def order_refused(refusal: OrderRefused) -> ApiError:
 @api_endpoint(methods=("GET",))
 def model_detail(request: ApiRequest, order_uuid: UUID) -> HttpResponse:
     """One of the caller's orders, to follow it until it is ready."""
-    order = get_object_or_404(
-        HeadshotModel, uuid=order_uuid, user=request.user, deleted_at__isnull=True
-    )
+    order = get_object_or_404(Order, uuid=order_uuid, user=request.user, deleted_at__isnull=True)
     return JsonResponse(order_body(order))
 
 
-def order_body(order: HeadshotModel) -> dict[str, object]:
+def order_body(order: Order) -> dict[str, object]:
     return {
         "id": str(order.uuid),
         "status": order.status,

@@ -8,6 +8,6 @@ class TrainingConfig(AppConfig):
     name = "training"
 
     def ready(self) -> None:
-        from training.photos import configure_image_libraries
+        from training.photos.pixels import configure_image_libraries
 
         configure_image_libraries(photo_workers=settings.PHOTO_WORKERS)

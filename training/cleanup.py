@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.files.storage import Storage
 from django.db.models import Q
 
-from training.models import Headshot, HeadshotModel, Status
+from training.models import Headshot, Order, Status
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,7 @@ def cleanup_temp_files(*, storage: Storage, dry_run: bool = False) -> CleanupRep
         if older_than(storage, name, upload_cutoff):
             delete(storage, name, report, dry_run=dry_run)
     if not dry_run and finished:
-        HeadshotModel.objects.filter(training_zip__in=finished).exclude(keep).update(
-            training_zip=""
-        )
+        Order.objects.filter(training_zip__in=finished).exclude(keep).update(training_zip="")
     report.deleted += stale_uploads(cutoff, dry_run=dry_run)
     return report
 
@@ -91,9 +89,7 @@ def needs_its_zip(cutoff: datetime) -> Q:
 def names_in_use(keep: Q) -> tuple[set[str], set[str]]:
     """ZIPs that orders still need, and every stored name a headshot row points to."""
     kept_zips = set(
-        HeadshotModel.objects.filter(keep)
-        .exclude(training_zip="")
-        .values_list("training_zip", flat=True)
+        Order.objects.filter(keep).exclude(training_zip="").values_list("training_zip", flat=True)
     )
     referenced: set[str] = set()
     for image, preview in Headshot.objects.values_list("image", "preview"):
@@ -104,9 +100,7 @@ def names_in_use(keep: Q) -> tuple[set[str], set[str]]:
 def finished_orders_zips(keep: Q) -> set[str]:
     """ZIPs still recorded on orders done with them: deleteZipAfterTraining."""
     return set(
-        HeadshotModel.objects.exclude(Q(training_zip="") | keep).values_list(
-            "training_zip", flat=True
-        )
+        Order.objects.exclude(Q(training_zip="") | keep).values_list("training_zip", flat=True)
     )
 
 

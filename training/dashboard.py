@@ -17,7 +17,7 @@ from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, 
 
 
 @staff_member_required
-@permission_required("training.view_headshotmodel", raise_exception=True)
+@permission_required("training.view_order", raise_exception=True)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The figures of the last 7 and 30 days, and the people's ratings.

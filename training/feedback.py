@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from training.models import Headshot, HeadshotModel, OrderRating, Status
+from training.models import Headshot, Order, OrderRating, Status
 from training.packages import package_title
 
 WEEKS_SHOWN = 12
@@ -34,7 +34,7 @@ def favourite_set(*, headshot: Headshot, favourite: bool) -> None:
     headshot.is_favourite = favourite
 
 
-def order_rate(*, order: HeadshotModel, stars: int, comment: str) -> OrderRating:
+def order_rate(*, order: Order, stars: int, comment: str) -> OrderRating:
     """Record (or change) the person's rating of a finished order."""
     if order.status != Status.READY:
         raise RatingRefused(_("You can rate an order once its headshots are ready."))

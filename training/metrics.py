@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from training.models import Headshot, HeadshotModel, Stage, TrainingEvent, WebhookDelivery
+from training.models import Headshot, Order, Stage, TrainingEvent, WebhookDelivery
 
 WINDOWS = (7, 30)
 TOP_USERS = 20
@@ -58,7 +58,7 @@ def window_figures(days: int) -> WindowFigures:
     """The figures of the last `days` days."""
     since = timezone.now() - timedelta(days=days)
     figures = WindowFigures(days=days)
-    orders = HeadshotModel.objects.filter(created_at__gte=since)
+    orders = Order.objects.filter(created_at__gte=since)
     figures.orders_by_status = dict(
         orders.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
     )
@@ -112,7 +112,7 @@ def percentiles(values: list[float]) -> tuple[float | None, float | None]:
 def usage_per_user(since: object) -> list[UserUsage]:
     """The heaviest users of the window: orders, storage held now, spend."""
     rows = (
-        HeadshotModel.objects.filter(created_at__gte=since)
+        Order.objects.filter(created_at__gte=since)
         .values("user__email")
         .annotate(
             orders=Count("pk"),
@@ -141,7 +141,7 @@ def usage_per_user(since: object) -> list[UserUsage]:
 
 def temporary_storage_bytes() -> int:
     """Bytes held now in training ZIPs (temporary by the cleanup policy)."""
-    total = HeadshotModel.objects.exclude(training_zip="").aggregate(total=Sum("zip_size"))
+    total = Order.objects.exclude(training_zip="").aggregate(total=Sum("zip_size"))
     return int(total["total"] or 0)
 
 

@@ -1,6 +1,6 @@
 """An order ("model" in the spec, table `models`) and what happens to it.
 
-The order guards its own status: every change goes through `HeadshotModel.move_to`, a
+The order guards its own status: every change goes through `Order.move_to`, a
 conditional UPDATE that only succeeds from a status allowed to reach the new one. Two workers,
 a webhook and a cron job may race; the database decides who got there first, and nothing ever
 moves backwards.
@@ -73,7 +73,7 @@ class IllegalStatusMove(Exception):
     """A status change the state machine does not allow (a bug in the caller, not a race)."""
 
 
-class HeadshotModel(models.Model):
+class Order(models.Model):
     """One order: a person's photo set, the LoRA trained on it, and the headshots made with it."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -119,7 +119,7 @@ class HeadshotModel(models.Model):
     # Set when the person deletes the order: hidden at once, purged by a task.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    objects: ClassVar[models.Manager[HeadshotModel]] = models.Manager()
+    objects: ClassVar[models.Manager[Order]] = models.Manager()
 
     class Meta:
         db_table = "models"
@@ -156,7 +156,7 @@ class HeadshotModel(models.Model):
         changes = {"status": new_status, "updated_at": now, **fields}
         if timestamp_field := STATUS_TIMESTAMPS.get(new_status):
             changes.setdefault(timestamp_field, now)
-        moved = HeadshotModel.objects.filter(pk=self.pk, status=self.status).update(**changes)
+        moved = Order.objects.filter(pk=self.pk, status=self.status).update(**changes)
         if moved != 1:
             return False
         for field, value in changes.items():
@@ -177,7 +177,7 @@ class TrainingEvent(models.Model):
         SUCCESS = "success", _("success")
         FAILURE = "failure", _("failure")
 
-    order = models.ForeignKey(HeadshotModel, on_delete=models.CASCADE, related_name="events")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     stage = models.CharField(max_length=16, choices=Stage.choices)
     status = models.CharField(max_length=8, choices=Outcome.choices)
     duration = models.FloatField(_("duration (s)"), default=0)
@@ -194,9 +194,7 @@ class TrainingEvent(models.Model):
         return f"{self.order_id} {self.stage} {self.status}"
 
     @classmethod
-    def record(
-        cls, *, order: HeadshotModel, stage: str, status: str, **fields: Any
-    ) -> TrainingEvent:
+    def record(cls, *, order: Order, stage: str, status: str, **fields: Any) -> TrainingEvent:
         """Write the event and log it with the order's uuid, stage and duration."""
         event = cls.objects.create(order=order, stage=stage, status=status, **fields)
         logger.info(
@@ -226,7 +224,7 @@ class Prediction(models.Model):
         FAILED = "failed", _("failed")
         CANCELED = "canceled", _("canceled")
 
-    order = models.ForeignKey(HeadshotModel, on_delete=models.CASCADE, related_name="predictions")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="predictions")
     prompt_index = models.PositiveSmallIntegerField()
     attempt = models.PositiveSmallIntegerField(default=1)
     prompt = models.TextField()
@@ -288,7 +286,7 @@ PREDICTION_FINAL_STATES = frozenset(
 class Headshot(models.Model):
     """A finished headshot, copied into our storage (Replicate deletes outputs after an hour)."""
 
-    order = models.ForeignKey(HeadshotModel, on_delete=models.CASCADE, related_name="headshots")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="headshots")
     prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="headshots")
     output_index = models.PositiveSmallIntegerField()
     image = models.FileField(max_length=255)
@@ -320,7 +318,7 @@ class Headshot(models.Model):
 class OrderRating(models.Model):
     """How the person liked an order's headshots (spec phase 4: collect feedback)."""
 
-    order = models.OneToOneField(HeadshotModel, on_delete=models.CASCADE, related_name="rating")
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="rating")
     stars = models.PositiveSmallIntegerField(_("stars"))
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from headshots.emails import send_templated_email
-from training.models import HeadshotModel
+from lib.emails import send_templated_email
+from training.models import Order
 
 
-def order_url(order: HeadshotModel) -> str:
+def order_url(order: Order) -> str:
     return f"{settings.SITE_URL}{order.get_absolute_url()}"
 
 
-def notify_order_ready(order: HeadshotModel) -> None:
+def notify_order_ready(order: Order) -> None:
     """Tell the person their headshots are ready, with a link to the gallery."""
     send_templated_email(
         to=order.user.email,
@@ -22,7 +22,7 @@ def notify_order_ready(order: HeadshotModel) -> None:
     )
 
 
-def notify_order_failed(order: HeadshotModel) -> None:
+def notify_order_failed(order: Order) -> None:
     """Tell the person what went wrong, that nothing was charged, and what to do next."""
     send_templated_email(
         to=order.user.email,

@@ -25,13 +25,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.credits import NotEnoughCredits, credit_balance, credits_spend_for_order
 from accounts.models import User
-from training import dataset, zip_uploads
+from training import zip_uploads
 from training.followups import FollowUp, Next
-from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.lifecycle import cancel_remote_jobs, delete_quietly, order_cancel, try_quietly
+from training.models import Order, Stage, Status, TrainingEvent
 from training.packages import Package
+from training.photos import photo_sets
+from training.photos.problems import PhotoSetRefused, TrainingSetNotStored
+from training.photos.zip_writing import write_training_zip
 from training.quotas import QuotaExceeded, check_quotas, remember_for_cooldown
 from training.replicate.client import ReplicateGateway, client_from_settings
-from training.trainings import cancel_remote_jobs, order_cancel, try_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class CreatedOrder:
     """The new order, with the photos' warnings (blur, small face) to show the person, and
     what the caller enqueues next (submitting the training), as every other stage returns."""
 
-    order: HeadshotModel
+    order: Order
     warnings: Sequence[tuple[str, Message]]
     followups: list[FollowUp]
 
@@ -72,7 +75,7 @@ def order_create(
         package=package,
         name=name,
         subject_type=subject_type,
-        prepare=lambda: dataset.prepare_photo_set(photos),
+        prepare=lambda: photo_sets.prepare_photo_set(photos),
     )
 
 
@@ -87,11 +90,11 @@ def order_create_from_upload(
             package=package,
             name=name,
             subject_type=subject_type,
-            prepare=lambda: dataset.validate_zip_file(zip_path),
+            prepare=lambda: photo_sets.validate_zip_file(zip_path),
         )
 
 
-PhotoSetMaker = Callable[[], AbstractContextManager[dataset.PhotoSet]]
+PhotoSetMaker = Callable[[], AbstractContextManager[photo_sets.PhotoSet]]
 
 
 def create_order(
@@ -115,7 +118,7 @@ def create_order(
             User.objects.select_for_update().filter(pk=user.pk).first()  # one order at a time
             check_quotas(user=user, new_bytes=stored.zip_size)
             credits_spend_for_order(user=user, cost=cost, order_uuid=order_uuid)
-            order = HeadshotModel.objects.create(
+            order = Order.objects.create(
                 uuid=order_uuid,
                 user=user,
                 name=name,
@@ -129,13 +132,13 @@ def create_order(
             )
             record_upload_event(order, stored, duration=time.monotonic() - started)
     except NotEnoughCredits as refusal:
-        default_storage.delete(stored.zip_name)
+        delete_quietly(stored.zip_name)
         raise not_enough_credits(refusal.balance, refusal.cost) from None
     except QuotaExceeded as refusal:
-        default_storage.delete(stored.zip_name)
+        delete_quietly(stored.zip_name)
         raise quota_refusal(refusal) from None
     except BaseException:
-        default_storage.delete(stored.zip_name)
+        delete_quietly(stored.zip_name)
         raise
     logger.info(
         "order %s queued: %d photos, %d bytes", order.uuid, order.image_count, order.zip_size
@@ -161,7 +164,7 @@ def store_training_set(prepare: PhotoSetMaker, zip_name: str) -> StoredTrainingS
     """Run the photo pipeline and store the ZIP; refusals become OrderRefused."""
     try:
         with prepare() as photo_set:
-            zip_size = dataset.write_training_zip(photo_set, storage=default_storage, name=zip_name)
+            zip_size = write_training_zip(photo_set, storage=default_storage, name=zip_name)
             warnings = [
                 (photo.source_name, warning)
                 for photo in photo_set.photos
@@ -174,21 +177,19 @@ def store_training_set(prepare: PhotoSetMaker, zip_name: str) -> StoredTrainingS
                 input_bytes=photo_set.input_bytes,
                 warnings=warnings,
             )
-    except dataset.PhotoSetRefused as refused:
+    except PhotoSetRefused as refused:
         reason = "unavailable" if refused.retryable else "photos"
         problems: list[tuple[str | None, Message]] = [
             (p.photo_name, p.message) for p in refused.problems
         ]
         raise OrderRefused(problems, reason=reason) from None
-    except dataset.TrainingSetNotStored:
+    except TrainingSetNotStored:
         logger.exception("training set %s could not be stored", zip_name)
         message = _("We could not store your photos just now. Nothing was charged: try again.")
         raise OrderRefused([(None, message)], reason="unavailable") from None
 
 
-def record_upload_event(
-    order: HeadshotModel, stored: StoredTrainingSet, *, duration: float
-) -> None:
+def record_upload_event(order: Order, stored: StoredTrainingSet, *, duration: float) -> None:
     """The spec's TrainingLog line for the upload stage."""
     TrainingEvent.record(
         order=order,
@@ -205,20 +206,18 @@ def record_upload_event(
     )
 
 
-def order_delete(order: HeadshotModel) -> list[FollowUp]:
+def order_delete(order: Order) -> list[FollowUp]:
     """Hide the order at once (stopping it first if it is running); the purge task does the rest."""
     followups = [] if order.is_final else order_cancel(order)
     order.refresh_from_db(fields=["status"])
     remember_for_cooldown(order)  # the purge must not give the cooldown back
-    HeadshotModel.objects.filter(pk=order.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now()
-    )
+    Order.objects.filter(pk=order.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     return [*followups, FollowUp(Next.PURGE, order.pk)]
 
 
 def purge_order(*, order_id: int, gateway: ReplicateGateway | None = None) -> None:
     """Delete all of a deleted order: ZIP, headshots, its model on Replicate, then the row."""
-    order = HeadshotModel.objects.filter(pk=order_id, deleted_at__isnull=False).first()
+    order = Order.objects.filter(pk=order_id, deleted_at__isnull=False).first()
     if order is None:
         return
     gateway = gateway or client_from_settings()

@@ -18,8 +18,8 @@ import logging
 from django.conf import settings
 
 from training.followups import FollowUp
-from training.headshots import apply_prediction_update
-from training.models import HeadshotModel, Prediction, Status
+from training.generation import apply_prediction_update
+from training.models import Order, Prediction, Status
 from training.replicate.client import ReplicateGateway, client_from_settings
 from training.trainings import apply_training_update
 
@@ -32,7 +32,7 @@ def order_poll(
     *, order_id: int, gateway: ReplicateGateway | None = None
 ) -> tuple[list[FollowUp], bool]:
     """Apply what Replicate says about the order's running jobs; and whether to ask again."""
-    order = HeadshotModel.objects.select_related("user").filter(pk=order_id).first()
+    order = Order.objects.select_related("user").filter(pk=order_id).first()
     if order is None or order.status not in IN_PROGRESS:
         return [], False
     gateway = gateway or client_from_settings()
@@ -48,7 +48,7 @@ def order_poll(
     return followups, True
 
 
-def poll_predictions(order: HeadshotModel, gateway: ReplicateGateway) -> list[FollowUp]:
+def poll_predictions(order: Order, gateway: ReplicateGateway) -> list[FollowUp]:
     """Each prediction Replicate is still running for us, as far as we know."""
     running = order.predictions.filter(
         status__in=[Prediction.State.STARTING, Prediction.State.PROCESSING]
@@ -73,4 +73,4 @@ def next_poll_seconds(previous: int, *, moved: bool, training: bool = False) -> 
 
 
 def is_training(order_id: int) -> bool:
-    return HeadshotModel.objects.filter(pk=order_id, status=Status.TRAINING).exists()
+    return Order.objects.filter(pk=order_id, status=Status.TRAINING).exists()

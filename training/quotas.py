@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from training.models import IN_PROGRESS_STATUSES, Headshot, HeadshotModel, Status
+from training.models import IN_PROGRESS_STATUSES, Headshot, Order, Status
 
 MB = 1024 * 1024
 
@@ -71,7 +71,7 @@ def last_order_start(user: User) -> datetime | None:
     """When the person's latest order that counts for the cooldown started: any order but a
     failed one, canceled and deleted ones included, and purged ones as the cache remembers."""
     in_rows = (
-        HeadshotModel.objects.filter(user=user)
+        Order.objects.filter(user=user)
         .exclude(status=Status.FAILED)
         .order_by("-created_at")
         .values_list("created_at", flat=True)
@@ -85,7 +85,7 @@ def cooldown_cache_key(user_id: int) -> str:
     return f"order-cooldown-since:{user_id}"
 
 
-def remember_for_cooldown(order: HeadshotModel) -> None:
+def remember_for_cooldown(order: Order) -> None:
     """Keep a deleted order's start for the cooldown after its row is purged."""
     seconds = settings.TRAINING_COOLDOWN_MINUTES * 60
     left = (order.created_at + timedelta(seconds=seconds) - timezone.now()).total_seconds()
@@ -99,7 +99,7 @@ def remember_for_cooldown(order: HeadshotModel) -> None:
 def check_active_orders(user: User) -> None:
     limit = settings.MAX_ACTIVE_ORDERS_PER_USER
     # A deleted order still in progress (its cancel lost a race) still uses Replicate: it counts.
-    active = HeadshotModel.objects.filter(user=user, status__in=IN_PROGRESS_STATUSES).count()
+    active = Order.objects.filter(user=user, status__in=IN_PROGRESS_STATUSES).count()
     if active >= limit:
         raise QuotaExceeded(
             ngettext(
@@ -117,7 +117,7 @@ def check_active_orders(user: User) -> None:
 def storage_used(user: User) -> int:
     """Bytes this person holds: training ZIPs still stored, and headshots."""
     zips = (
-        HeadshotModel.objects.filter(user=user)
+        Order.objects.filter(user=user)
         .exclude(training_zip="")
         .aggregate(total=Sum("zip_size"))["total"]
     )

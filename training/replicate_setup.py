@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from training.replicate.client import (
-    ReplicateGateway,
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import (
     ReplicateGatewayError,
     ReplicateRateLimited,
     ReplicateRejected,

@@ -17,9 +17,9 @@ from django.db import transaction
 from django.tasks import Task, task
 from django.utils import timezone
 
-from training import headshots, orders, polling, trainings
+from training import completion, generation, lifecycle, orders, polling, trainings
 from training.followups import FollowUp, Next
-from training.models import HeadshotModel
+from training.models import Order
 from training.notifications import notify_order_ready
 
 
@@ -33,7 +33,7 @@ def submit_training(order_id: int) -> None:
 @task()
 def generate_headshots(order_id: int) -> None:
     """Start a prediction for every prompt still waiting for one."""
-    enqueue_followups(headshots.start_predictions(order_id=order_id))
+    enqueue_followups(generation.start_predictions(order_id=order_id))
     start_polling(order_id)  # after a staff retry, the first poll chain has ended
 
 
@@ -80,25 +80,25 @@ def schedule_poll(order_id: int, delay_seconds: int) -> None:
 @task()
 def store_headshots(prediction_id: int) -> None:
     """Copy a finished prediction's images into our storage; finish the order when all are in."""
-    enqueue_followups(headshots.store_outputs(prediction_id=prediction_id))
+    enqueue_followups(completion.store_outputs(prediction_id=prediction_id))
 
 
 @task()
 def notify_ready(order_id: int) -> None:
     """The "your headshots are ready" e-mail."""
-    notify_order_ready(HeadshotModel.objects.select_related("user").get(pk=order_id))
+    notify_order_ready(Order.objects.select_related("user").get(pk=order_id))
 
 
 @task()
 def roll_back(order_id: int) -> None:
     """Delete a failed order's files and tell its owner."""
-    trainings.roll_back_order(order_id=order_id)
+    lifecycle.roll_back_order(order_id=order_id)
 
 
 @task()
 def cancel_remote(order_id: int) -> None:
     """Stop a canceled order's jobs on Replicate and drop its files."""
-    trainings.cancel_remote_jobs(order_id=order_id)
+    lifecycle.cancel_remote_jobs(order_id=order_id)
 
 
 @task()

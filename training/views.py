@@ -8,30 +8,22 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import (
-    FileResponse,
-    Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseForbidden,
     JsonResponse,
-    StreamingHttpResponse,
 )
-from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.credits import credit_balance
 from accounts.models import User
-from headshots.ratelimits import rate_limit
-from training import feedback, trainings
-from training.archives import stream_zip
+from lib.ratelimits import rate_limit
+from training import lifecycle, trainings
 from training.forms import OrderForm, RatingForm
-from training.links import file_link, link_is_valid
-from training.models import Headshot, HeadshotModel
+from training.links import file_link
+from training.models import Headshot, Order
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
 from training.packages import available_packages, orderable_package, package_title
@@ -44,11 +36,9 @@ class SignedInRequest(HttpRequest):
     user: User
 
 
-def get_order_for_user(request: SignedInRequest, order_uuid: UUID) -> HeadshotModel:
+def get_order_for_user(request: SignedInRequest, order_uuid: UUID) -> Order:
     """The signed-in person's order, or 404 (also for someone else's)."""
-    return get_object_or_404(
-        HeadshotModel, uuid=order_uuid, user=request.user, deleted_at__isnull=True
-    )
+    return get_object_or_404(Order, uuid=order_uuid, user=request.user, deleted_at__isnull=True)
 
 
 @login_required
@@ -123,7 +113,7 @@ def order_created_response(request: HttpRequest, created: CreatedOrder) -> HttpR
 def order_list(request: SignedInRequest) -> HttpResponse:
     """The person's orders, newest first."""
     orders = (
-        HeadshotModel.objects.filter(user=request.user, deleted_at__isnull=True)
+        Order.objects.filter(user=request.user, deleted_at__isnull=True)
         .order_by("-created_at")
         .prefetch_related("headshots")
     )
@@ -131,7 +121,7 @@ def order_list(request: SignedInRequest) -> HttpResponse:
     return render(request, "training/order_list.html", {"rows": rows})
 
 
-def thumbnail_link(order: HeadshotModel) -> str:
+def thumbnail_link(order: Order) -> str:
     """A signed link to the order's first preview, or "" (uses the prefetched headshots)."""
     first = next(iter(order.headshots.all()), None)
     if first is None:
@@ -155,7 +145,7 @@ def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     return render(request, "training/_order_status.html", order_context(order))
 
 
-def order_context(order: HeadshotModel, rating_form: RatingForm | None = None) -> dict[str, object]:
+def order_context(order: Order, rating_form: RatingForm | None = None) -> dict[str, object]:
     progress = trainings.training_progress(order)  # the cache only: never Replicate
     headshots = list(order.headshots.all())
     return {
@@ -169,7 +159,7 @@ def order_context(order: HeadshotModel, rating_form: RatingForm | None = None) -
     }
 
 
-def rating_form_for(order: HeadshotModel) -> RatingForm:
+def rating_form_for(order: Order) -> RatingForm:
     """The rating form, filled in with the person's earlier rating if there is one."""
     rating = getattr(order, "rating", None)
     initial = {"stars": rating.stars, "comment": rating.comment} if rating else {}
@@ -186,7 +176,7 @@ class GalleryItem:
     download_url: str
 
 
-def gallery_item(order: HeadshotModel, headshot: Headshot) -> GalleryItem:
+def gallery_item(order: Order, headshot: Headshot) -> GalleryItem:
     def link(variant: str, *, download: bool = False) -> str:
         return file_link(
             order_uuid=order.uuid, headshot_id=headshot.pk, variant=variant, download=download
@@ -196,113 +186,12 @@ def gallery_item(order: HeadshotModel, headshot: Headshot) -> GalleryItem:
 
 
 @login_required
-@require_GET
-def headshot_file(
-    request: SignedInRequest, order_uuid: UUID, headshot_id: int, variant: str
-) -> HttpResponseBase:
-    """One of the person's images: the preview, or the full headshot (as a download on request)."""
-    order = get_order_for_user(request, order_uuid)
-    headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
-    if variant not in ("preview", "image"):
-        raise Http404
-    if not link_is_valid(request.GET.get("t", ""), headshot_id=headshot.pk, variant=variant):
-        return HttpResponseForbidden(_("This link has expired. Reload the page to get a new one."))
-    stored = headshot.preview if variant == "preview" else headshot.image
-    download = request.GET.get("download") == "1"
-    return private_file_response(str(stored.name), headshot.download_name, download=download)
-
-
-def private_file_response(name: str, filename: str, *, download: bool) -> HttpResponseBase:
-    """S3: a redirect to a short-lived presigned URL. Local files: streamed by us."""
-    if hasattr(default_storage, "bucket_name"):
-        disposition = f'{"attachment" if download else "inline"}; filename="{filename}"'
-        url = default_storage.url(  # type: ignore[call-arg]
-            name,
-            parameters={"ResponseContentDisposition": disposition},
-            expire=settings.IMAGE_URL_TTL_SECONDS,
-        )
-        return redirect(url)
-    response = FileResponse(
-        default_storage.open(name, "rb"), as_attachment=download, filename=filename
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
-@login_required
-@require_GET
-@rate_limit(per_user="RATE_LIMIT_DOWNLOADS", method="GET")
-def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBase:
-    """Every headshot of the order (or, with ?only=favourites, the favourites) in one ZIP,
-    streamed as it is written."""
-    order = get_order_for_user(request, order_uuid)
-    headshots = order.headshots.select_related("prediction")
-    favourites_only = request.GET.get("only") == "favourites"
-    if favourites_only:
-        headshots = headshots.filter(is_favourite=True)
-    entries = [(headshot.download_name, str(headshot.image.name)) for headshot in headshots]
-    if not entries:
-        raise Http404
-    response = StreamingHttpResponse(
-        stream_zip(entries, storage=default_storage), content_type="application/zip"
-    )
-    suffix = "-favourites" if favourites_only else ""
-    response["Content-Disposition"] = f'attachment; filename="headshots-{order.uuid}{suffix}.zip"'
-    return response
-
-
-@login_required
-@require_POST
-@rate_limit(per_user="RATE_LIMIT_FEEDBACK")
-def headshot_favourite(
-    request: SignedInRequest, order_uuid: UUID, headshot_id: int
-) -> HttpResponseBase:
-    """Mark or unmark a favourite; htmx gets the new button (and the new download link)."""
-    order = get_order_for_user(request, order_uuid)
-    headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
-    value = request.POST.get("favourite")
-    if value not in ("0", "1"):
-        return HttpResponseBadRequest(_("Say whether this headshot is a favourite (1 or 0)."))
-    feedback.favourite_set(headshot=headshot, favourite=value == "1")
-    if request.headers.get("HX-Request"):
-        context = {
-            "order": order,
-            "headshot": headshot,
-            "favourite_count": order.headshots.filter(is_favourite=True).count(),
-            "swap_download_link": True,
-        }
-        return render(request, "training/_favourite.html", context)
-    return redirect(f"{order.get_absolute_url()}#headshot-{headshot.pk}")
-
-
-@login_required
-@require_POST
-@rate_limit(per_user="RATE_LIMIT_FEEDBACK")
-def order_rating(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
-    """Rate a finished order from 1 to 5, with an optional comment."""
-    order = get_order_for_user(request, order_uuid)
-    form = RatingForm(request.POST)
-    if not form.is_valid():
-        context = order_context(order, rating_form=form)
-        return render(request, "training/order_detail.html", context, status=422)
-    try:
-        feedback.order_rate(
-            order=order, stars=form.cleaned_data["stars"], comment=form.cleaned_data["comment"]
-        )
-    except feedback.RatingRefused as refused:
-        messages.error(request, str(refused))
-        return redirect(order)
-    messages.success(request, _("Thank you for your rating."))
-    return redirect(f"{order.get_absolute_url()}#rating")
-
-
-@login_required
 @require_POST
 @rate_limit(per_user="RATE_LIMIT_CHANGES")
 def order_cancel(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     """Stop an order in progress; its credit comes back."""
     order = get_order_for_user(request, order_uuid)
-    followups = trainings.order_cancel(order)
+    followups = lifecycle.order_cancel(order)
     enqueue_followups(followups)
     if followups:
         messages.success(request, _("Your order was canceled. Nothing was charged."))

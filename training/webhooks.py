@@ -21,10 +21,11 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from training import headshots, trainings
+from training import generation, trainings
 from training.followups import FollowUp
 from training.models import WebhookDelivery
-from training.replicate.client import client_from_settings, parse_prediction, parse_training
+from training.replicate.client import client_from_settings
+from training.replicate.payloads import parse_prediction, parse_training
 from training.replicate.signatures import WebhookVerificationError, verify_webhook
 from training.tasks import enqueue_followups
 
@@ -108,7 +109,7 @@ def apply_payload(payload: dict[str, Any]) -> tuple[str, list[FollowUp]]:
         return WebhookDelivery.Outcome.APPLIED, trainings.apply_training_update(
             info=training, order=order
         )
-    followups = headshots.apply_prediction_update(info=parse_prediction(payload))
+    followups = generation.apply_prediction_update(info=parse_prediction(payload))
     if followups is None:
         return WebhookDelivery.Outcome.UNKNOWN, []
     return WebhookDelivery.Outcome.APPLIED, followups

@@ -26,12 +26,11 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -42,8 +41,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from headshots.storage import presigned_put_url, save_whole
-from headshots.uploads import upload_temp_folder
+from lib.storage import presigned_put_url
+from lib.uploads import upload_temp_folder
 
 logger = logging.getLogger(__name__)
 
@@ -207,58 +206,6 @@ def claimed(names: set[str]) -> set[str]:
 
 def upload_used(name: str) -> bool:
     return bool(claimed({name}))
-
-
-def local_upload_allowed(*, name: str, token: str) -> bool:
-    """The signed local URL was made by us for exactly this name, less than the TTL ago."""
-    try:
-        signing.TimestampSigner(salt=SALT).unsign(
-            f"{name}:{token}", max_age=settings.UPLOAD_URL_TTL_SECONDS
-        )
-    except signing.BadSignature:  # also SignatureExpired
-        return False
-    return True
-
-
-class UploadExists(Exception):
-    """A signed URL is good for one PUT: the object is already there."""
-
-
-def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) -> int:
-    """Store a PUT body under `name` (local storage only); return its size.
-
-    The body is copied to a temporary file first, never held in memory, and never more than
-    `length` bytes of it are read (Django's stream already stops at Content-Length).
-    """
-    if length > max_zip_bytes():
-        raise UploadTooLarge
-    if upload_used(name) or default_storage.exists(name):  # used: deleted, but not free again
-        raise UploadExists
-    folder = upload_temp_folder()
-    with tempfile.NamedTemporaryFile(dir=folder, prefix="api-upload-", suffix=".zip") as copy:
-        copied = 0
-        while chunk := read(min(CHUNK, length - copied)):
-            copied += len(chunk)
-            copy.write(chunk)
-            if copied >= length:
-                break
-        copy.flush()
-        copy.seek(0)
-        saved = save_quietly(name, copy)
-    if saved != name:  # never expected (exists() was checked); never leave a stray copy
-        default_storage.delete(saved)
-        raise UploadExists
-    return copied
-
-
-def save_quietly(name: str, content: IO[bytes]) -> str:
-    """Save under `name`; on any storage failure leave nothing there and say so."""
-    try:
-        return save_whole(default_storage, name, content)  # never a truncated ZIP under `name`
-    except Exception as error:  # any backend, any failure
-        logger.exception("could not store the upload %s", name)
-        upload_delete(name)
-        raise StorageUnavailable(str(error)) from error
 
 
 def upload_name_from_url(zip_url: object, *, user: User) -> str:

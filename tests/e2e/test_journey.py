@@ -17,7 +17,7 @@ from accounts.models import User
 from tests.conftest import make_user
 from tests.e2e.conftest import signed_in_context
 from tests.training.conftest import face_jpeg
-from training.models import HeadshotModel, Status
+from training.models import Order, Status
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     carols.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
     expect(carols.locator("#order-live .gallery img")).to_have_count(4, timeout=30_000)
 
-    order = HeadshotModel.objects.get(user=carol)
+    order = Order.objects.get(user=carol)
     assert (order.status, order.image_count) == (Status.READY, 5)
     with carols.expect_download() as one:
         carols.locator("#order-live .gallery a.button").first.click()

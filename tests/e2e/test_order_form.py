@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 from accounts.models import User
 from tests.conftest import make_user
 from tests.e2e.conftest import drop_files, photo_files, signed_in_context
-from training.models import HeadshotModel, Status
+from training.models import Order, Status
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_it_orders_headshots_through_the_form(
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("factura.jpg")
     expect(page.locator("#order-submit")).to_be_disabled()
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
     refused.locator("button.remove").click()
     expect(page.locator("#previews li")).to_have_count(5)
@@ -55,7 +55,7 @@ def test_it_orders_headshots_through_the_form(
     expect(page.locator("#upload-progress")).to_be_visible()
     page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
 
-    order = HeadshotModel.objects.get(user=carol)
+    order = Order.objects.get(user=carol)
     assert (order.image_count, order.name) == (5, "Mi perfil")
 
     # The page follows the order through the emulator, by itself, up to the gallery.
@@ -65,5 +65,5 @@ def test_it_orders_headshots_through_the_form(
         "#order-live .gallery img", "images => images.every(image => image.naturalWidth > 0)"
     )
     assert loaded
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.READY
+    assert Order.objects.get(pk=order.pk).status == Status.READY
     context.close()

@@ -30,7 +30,7 @@ from accounts.models import User
 from tests.conftest import PROJECT_DIR, make_user
 from tests.e2e.conftest import drop_files, photo_files, signed_in_context
 from training import polling, tasks
-from training.models import HeadshotModel, Status
+from training.models import Order, Status
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HEADSHOTS_SCREENSHOTS") != "1",
@@ -63,7 +63,7 @@ MAIL_READER = """<!DOCTYPE html>
 @pytest.fixture
 def slow_replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
     """The `replicate` fixture's emulator, with a training slow enough to see its progress bar."""
-    from training.replicate.emulator import ReplicateEmulator
+    from replicate_emulator.server import ReplicateEmulator
 
     emulator = ReplicateEmulator(training_seconds=15.0, prediction_seconds=0.3)
     emulator.start()
@@ -85,9 +85,7 @@ def training_poller(slow_replicate: Any) -> Iterator[None]:
     def poll() -> None:
         try:
             while not stop.wait(0.5):
-                for pk in HeadshotModel.objects.filter(status=Status.TRAINING).values_list(
-                    "pk", flat=True
-                ):
+                for pk in Order.objects.filter(status=Status.TRAINING).values_list("pk", flat=True):
                     tasks.enqueue_followups(polling.order_poll(order_id=pk)[0])
         finally:
             connection.close()
@@ -186,7 +184,7 @@ def test_the_readme_screenshots_journey(
         ".every(image => image.complete && image.naturalWidth > 0)"
     )
     page.locator("#order-live").scroll_into_view_if_needed()
-    order = HeadshotModel.objects.get(user=lucia)
+    order = Order.objects.get(user=lucia)
     assert order.status == Status.READY
     screenshot(page, "gallery")
     context.close()

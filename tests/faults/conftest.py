@@ -3,7 +3,7 @@ Replicate emulator and the live server (the `replicate` fixture) with the databa
 them, recovery as cron drives it (`sync_replicate`), and the one check every scenario ends with,
 `assert_delivered_once`.
 
-Faults are set on the emulator (training/replicate/emulator_faults.py); a hold there keeps the
+Faults are set on the emulator (replicate_emulator/faults.py); a hold there keeps the
 worker blocked at a named point (a create, an output download) until the test has killed it.
 """
 
@@ -26,10 +26,10 @@ from django.core.management import call_command
 
 from accounts.credits import credits_grant
 from accounts.models import CreditMovement, User
+from replicate_emulator.server import ReplicateEmulator
 from tests.conftest import PROJECT_DIR, make_user, test_database_url, wait_for
-from training.models import FINAL_STATUSES, HeadshotModel, Prediction, Status
+from training.models import FINAL_STATUSES, Order, Prediction, Status
 from training.prompts import prompts_for
-from training.replicate.emulator import ReplicateEmulator
 from training.trainings import destination_name
 
 # Generous: the machine is shared and a whole order takes a few seconds when it is quiet.
@@ -131,7 +131,7 @@ def worker(replicate: ReplicateEmulator, live_server: Any, settings: Any) -> Ite
 
 
 def settle(
-    order: HeadshotModel,
+    order: Order,
     *,
     sync: bool = True,
     timeout: float = SETTLE_SECONDS,
@@ -155,16 +155,16 @@ def settle(
     raise AssertionError(f"order still {status_of(order)} after {timeout} s")
 
 
-def status_of(order: HeadshotModel) -> str:
-    return HeadshotModel.objects.get(pk=order.pk).status
+def status_of(order: Order) -> str:
+    return Order.objects.get(pk=order.pk).status
 
 
 def assert_delivered_once(
-    order: HeadshotModel, emulator: ReplicateEmulator, *, status: str = Status.READY
+    order: Order, emulator: ReplicateEmulator, *, status: str = Status.READY
 ) -> None:
     """The five promises after any fault: one training, one prediction per prompt and one
     headshot per image, credits charged once, the expected final state, no orphan file."""
-    order = HeadshotModel.objects.select_related("user").get(pk=order.pk)
+    order = Order.objects.select_related("user").get(pk=order.pk)
     assert order.status == status, order.error_detail
     trainings, predictions = _jobs_of(order, emulator)
     assert len(trainings) == 1, f"{len(trainings)} trainings on Replicate"
@@ -176,7 +176,7 @@ def assert_delivered_once(
     _assert_no_orphan_file(order)
 
 
-def _jobs_of(order: HeadshotModel, emulator: ReplicateEmulator) -> tuple[list[Any], list[Any]]:
+def _jobs_of(order: Order, emulator: ReplicateEmulator) -> tuple[list[Any], list[Any]]:
     """The order's trainings and predictions, read from the emulator's store."""
     destination = f"{settings.REPLICATE_OWNER}/{destination_name(order)}"
     with emulator.state.lock:
@@ -186,7 +186,7 @@ def _jobs_of(order: HeadshotModel, emulator: ReplicateEmulator) -> tuple[list[An
     return trainings, predictions
 
 
-def _assert_one_row_per_prompt(order: HeadshotModel, prompt_count: int) -> None:
+def _assert_one_row_per_prompt(order: Order, prompt_count: int) -> None:
     """Each prompt succeeded once and each of its images is stored once."""
     succeeded = order.predictions.filter(status=Prediction.State.SUCCEEDED)
     assert sorted(succeeded.values_list("prompt_index", flat=True)) == list(range(prompt_count))
@@ -195,7 +195,7 @@ def _assert_one_row_per_prompt(order: HeadshotModel, prompt_count: int) -> None:
     assert images == [(p, i) for p in range(prompt_count) for i in range(per_prompt)]
 
 
-def _assert_charged_once(order: HeadshotModel) -> None:
+def _assert_charged_once(order: Order) -> None:
     """One spend; a refund only when the order failed."""
     movements = CreditMovement.objects.filter(order_uuid=order.uuid)
     kinds = sorted(movements.values_list("kind", flat=True))
@@ -204,7 +204,7 @@ def _assert_charged_once(order: HeadshotModel) -> None:
     assert kinds == sorted([CreditMovement.Kind.SPEND, *expected])
 
 
-def _assert_no_orphan_file(order: HeadshotModel) -> None:
+def _assert_no_orphan_file(order: Order) -> None:
     """Every stored file is a headshot (complete) or its preview, or the live training ZIP."""
     media = Path(settings.MEDIA_ROOT)
     stored = {str(path.relative_to(media)) for path in media.rglob("*") if path.is_file()}

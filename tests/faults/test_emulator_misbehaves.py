@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from accounts.models import User
+from replicate_emulator.server import ReplicateEmulator
 from tests.faults.conftest import Worker, assert_delivered_once, settle
 from tests.training.ordering import place_order
-from training.replicate.emulator import ReplicateEmulator
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -13,11 +13,11 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import User
+from replicate_emulator.server import ReplicateEmulator
 from tests.conftest import REDIS_URL, wait_for
 from tests.faults.conftest import Worker, assert_delivered_once, settle, status_of
 from tests.training.ordering import place_order
-from training.models import HeadshotModel, Prediction, Status
-from training.replicate.emulator import ReplicateEmulator
+from training.models import Order, Prediction, Status
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -56,7 +56,7 @@ def test_it_survives_losing_the_database_connection_at_a_webhook(
     wait_for(lambda: status_of(order) == training and started_webhook_sent(replicate), timeout=60)
 
     with raw_connection() as locker, raw_connection() as watcher:
-        locker.execute(f"LOCK TABLE {HeadshotModel._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        locker.execute(f"LOCK TABLE {Order._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         locker_pid = locker.info.backend_pid
         terminated = wait_for(lambda: terminate_waiting(watcher, locker_pid), timeout=60)
         locker.rollback()

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from accounts.models import User
+from replicate_emulator.server import ReplicateEmulator
 from tests.conftest import wait_for
 from tests.faults.conftest import Worker, assert_delivered_once, settle
 from tests.training.ordering import place_order
-from training.replicate.emulator import ReplicateEmulator
 
 pytestmark = pytest.mark.timeout(180)
 

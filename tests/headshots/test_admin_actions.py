@@ -38,7 +38,7 @@ def test_it_walks_our_actions_and_the_libraries_ones() -> None:
 
     assert {
         "accounts.User.grant_credits",
-        "training.HeadshotModel.delete_orders_with_files",
+        "training.Order.delete_orders_with_files",
         "account.EmailAddress.make_verified",
         "auth.Group.delete_selected",
     } <= names

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.conftest import REDIS_URL
+
 
 @pytest.mark.django_db
 def test_it_is_healthy_on_the_embedded_defaults(client: Client) -> None:
@@ -28,7 +30,7 @@ def test_it_is_healthy_on_redis_and_s3(client: Client, settings: Any, s3_storage
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
+            "LOCATION": REDIS_URL,
         }
     }
 
@@ -161,7 +163,7 @@ def test_it_signs_image_links_for_the_public_s3_address(
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "headshots.storage.PublicLinkS3Storage",
+            "BACKEND": "lib.storage.PublicLinkS3Storage",
             "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "public_endpoint_url": public},
         },
     }

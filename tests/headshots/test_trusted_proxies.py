@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from headshots.client_ip import parse_trusted_proxies
+from lib.client_ip import parse_trusted_proxies
 from tests.conftest import run_manage
 
 ORDER_URL = f"{reverse('training:order_new')}?package=professional"

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from replicate_emulator.server import ReplicateEmulator
 from training.replicate.client import ReplicateGateway
-from training.replicate.emulator import ReplicateEmulator
 from training.replicate.signatures import verify_webhook
 
 TRAINER = "ostris/flux-dev-lora-trainer"

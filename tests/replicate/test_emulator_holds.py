@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from replicate_emulator.server import ReplicateEmulator
 from tests.replicate.conftest import wait_until
-from training.replicate.client import ReplicateAmbiguous, ReplicateGateway, ReplicateRateLimited
-from training.replicate.emulator import ReplicateEmulator
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import ReplicateAmbiguous, ReplicateRateLimited
 
 
 def in_background(call: Callable[[], Any]) -> threading.Thread:

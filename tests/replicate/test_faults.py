@@ -8,15 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
+from replicate_emulator.server import Faults, ReplicateEmulator
 from tests.replicate.conftest import wait_until
-from training.replicate.client import (
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import (
     ReplicateAmbiguous,
-    ReplicateGateway,
     ReplicateRateLimited,
     ReplicateRejected,
     ReplicateUnavailable,
 )
-from training.replicate.emulator import Faults, ReplicateEmulator
 
 
 def test_it_fails_the_next_training_with_a_message(
@@ -151,11 +151,11 @@ def test_it_takes_faults_in_its_constructor() -> None:
     ("header", "seconds"),
     [("7", 7.0), ("2.5", 2.5), ("²", 3.0), ("١٢", 3.0), ("9" * 5000, 3.0), ("-5", 3.0)],
 )
-def test_it_reads_only_ascii_seconds_from_retry_after(header: str, seconds: float) -> None:
-    from training.replicate.client import _retry_after
+def test_it_reads_only_ascii_seconds_fromretry_after(header: str, seconds: float) -> None:
+    from training.replicate.errors import retry_after
 
     response = httpx.Response(429, headers={b"Retry-After": header.encode("utf-8")})
 
-    assert _retry_after(response, "Request was throttled. Expected available in 3 second.") == (
+    assert retry_after(response, "Request was throttled. Expected available in 3 second.") == (
         seconds
     )

@@ -8,9 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from replicate_emulator.server import ReplicateEmulator
 from tests.replicate.conftest import make_photo_zip, wait_until
-from training.replicate.client import ReplicateGateway, ReplicateRejected, api_root
-from training.replicate.emulator import ReplicateEmulator
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import ReplicateRejected
+from training.replicate.transport import api_root
 
 
 def test_it_creates_a_model_once(gateway: ReplicateGateway) -> None:

@@ -10,9 +10,11 @@ import httpx
 import pytest
 from PIL import Image
 
+from replicate_emulator.server import ReplicateEmulator
 from tests.replicate.conftest import WebhookReceiver, wait_until
-from training.replicate.client import PredictionInfo, ReplicateGateway, ReplicateRejected
-from training.replicate.emulator import ReplicateEmulator
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import ReplicateRejected
+from training.replicate.payloads import PredictionInfo
 
 EVENTS = ["start", "output", "logs", "completed"]
 

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from replicate_emulator.server import ReplicateEmulator
 from tests.replicate.conftest import TRAINER, TRAINER_VERSION
 from training.replicate.client import ReplicateGateway
-from training.replicate.emulator import ReplicateEmulator
 from training.replicate_setup import Finding, Level, check_replicate_setup, is_public_host
 
 PUBLIC_SITE = "https://headshots.example.com"

@@ -20,9 +20,10 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from replicate_emulator.server import ReplicateEmulator
 from tests.replicate.conftest import WebhookReceiver, wait_until
-from training.replicate.client import ReplicateGateway, ReplicateRejected
-from training.replicate.emulator import ReplicateEmulator
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import ReplicateRejected
 
 # A committed copy of Replicate's published description (shared/replicate/openapi.json).
 SPEC_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "replicate-openapi.json"

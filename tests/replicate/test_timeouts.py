@@ -27,14 +27,9 @@ from accounts.models import User
 from tests.conftest import PROJECT_DIR, free_port, wait_for
 from training import outputs
 from training.followups import FollowUp, Next
-from training.models import HeadshotModel, Stage, Status
-from training.replicate.client import (
-    ReplicateAmbiguous,
-    ReplicateGateway,
-    ReplicateRateLimited,
-    ReplicateUnavailable,
-    client_from_settings,
-)
+from training.models import Order, Stage, Status
+from training.replicate.client import ReplicateGateway, client_from_settings
+from training.replicate.errors import ReplicateAmbiguous, ReplicateRateLimited, ReplicateUnavailable
 from training.trainings import SERVICE_DOWN, submit_training
 
 BOUND = 1.0  # the gateway's timeout in these tests
@@ -165,7 +160,7 @@ def test_it_fails_an_order_clearly_when_replicate_is_frozen(
 ) -> None:
     settings.REPLICATE_BASE_URL = fresh_frozen_emulator
     settings.REPLICATE_TIMEOUT_SECONDS = BOUND
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="Perfil", package="professional", subject_type="woman",
         status=Status.QUEUED, training_zip="training-sets/x.zip",
     )  # fmt: skip
@@ -255,7 +250,7 @@ def test_it_does_not_sleep_an_hour_when_a_get_is_throttled(
     throttling_replicate: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The cap (2 s) at 1 s: ten retries take 10 s instead of 20, and an hour is still an hour.
-    monkeypatch.setattr("training.replicate.client.RETRY_AFTER_CAP_SECONDS", 1.0)
+    monkeypatch.setattr("training.replicate.transport.RETRY_AFTER_CAP_SECONDS", 1.0)
     gateway = ReplicateGateway(api_token="t", base_url=throttling_replicate, timeout=BOUND)
 
     seconds, outcome = finishes_within(lambda: gateway.get_training("t1"), limit=60)

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from accounts.models import User
+from replicate_emulator.server import Faults, ReplicateEmulator
 from tests.replicate.conftest import (
     TRAINER,
     TRAINER_VERSION,
@@ -23,20 +24,12 @@ from tests.replicate.conftest import (
     wait_until,
 )
 from training.followups import FollowUp, Next
-from training.models import HeadshotModel, Status
-from training.replicate.client import (
-    ReplicateGateway,
-    ReplicateRejected,
-    TrainingInfo,
-    training_progress,
-)
-from training.replicate.emulator import Faults, ReplicateEmulator
-from training.trainings import (
-    LOOKUP_ATTEMPTS,
-    destination_name,
-    submit_training,
-    sync_quiet_trainings,
-)
+from training.models import Order, Status
+from training.replicate.client import ReplicateGateway
+from training.replicate.errors import ReplicateRejected
+from training.replicate.payloads import TrainingInfo, training_progress
+from training.sync import sync_quiet_trainings
+from training.trainings import LOOKUP_ATTEMPTS, destination_name, submit_training
 
 
 def finished(gateway: ReplicateGateway, training_id: str) -> TrainingInfo:
@@ -279,14 +272,14 @@ def any_zip() -> Iterator[Callable[[str], str]]:
     server.server_close()
 
 
-def make_order(user: User, status: str = Status.QUEUED, **fields: Any) -> HeadshotModel:
-    return HeadshotModel.objects.create(
+def make_order(user: User, status: str = Status.QUEUED, **fields: Any) -> Order:
+    return Order.objects.create(
         user=user, name="Perfil", package="professional", subject_type="woman", status=status,
         **fields,
     )  # fmt: skip
 
 
-def train_for(gateway: ReplicateGateway, order: HeadshotModel | None, input_url: str) -> str:
+def train_for(gateway: ReplicateGateway, order: Order | None, input_url: str) -> str:
     """A training created as our submission creates it (for `order`, or a stranger's)."""
     name = destination_name(order) if order else "someone-elses-model"
     gateway.create_model(owner="headshots", name=name)
@@ -319,7 +312,7 @@ def test_it_takes_over_a_submission_and_finds_its_training_behind_another_orders
 ) -> None:
     eight_minutes_ago = timezone.now() - timedelta(minutes=8)
     order = make_order(alice, training_input_url=any_zip("alice.zip"))
-    HeadshotModel.objects.filter(pk=order.pk).update(
+    Order.objects.filter(pk=order.pk).update(
         created_at=eight_minutes_ago,
         submission_started_at=eight_minutes_ago,  # a dead submitter
     )
@@ -354,7 +347,7 @@ def test_it_keeps_the_order_queued_when_the_create_and_its_lookup_get_no_answer(
     (created,) = training_ids(slow_emulator)  # Replicate created it all the same
 
     ten_minutes_ago = timezone.now() - timedelta(minutes=10, seconds=1)
-    HeadshotModel.objects.filter(pk=order.pk).update(
+    Order.objects.filter(pk=order.pk).update(
         updated_at=ten_minutes_ago, submission_started_at=ten_minutes_ago
     )
     assert FollowUp(Next.SUBMIT_TRAINING, order.pk) in sync_quiet_trainings(gateway=slow_gateway)
@@ -373,18 +366,18 @@ def test_it_cancels_trainings_that_no_order_wants(
     alice: User,
     bob: User,
 ) -> None:
-    def order_with_training(status: str, name: str, **fields: Any) -> tuple[HeadshotModel, str]:
+    def order_with_training(status: str, name: str, **fields: Any) -> tuple[Order, str]:
         order = make_order(alice, status, training_input_url=any_zip(name), **fields)
         return order, train_for(slow_gateway, order, order.training_input_url)
 
     _, of_failed = order_with_training(Status.FAILED, "failed.zip")
     _, of_canceled = order_with_training(Status.CANCELED, "canceled.zip")
     deleted, of_deleted = order_with_training(Status.TRAINING, "deleted.zip")
-    HeadshotModel.objects.filter(pk=deleted.pk).update(
+    Order.objects.filter(pk=deleted.pk).update(
         replicate_training_id=of_deleted, deleted_at=timezone.now()
     )
     training, its_own = order_with_training(Status.TRAINING, "training.zip")
-    HeadshotModel.objects.filter(pk=training.pk).update(replicate_training_id=its_own)
+    Order.objects.filter(pk=training.pk).update(replicate_training_id=its_own)
     duplicate = train_for(slow_gateway, training, training.training_input_url)
     _, of_queued = order_with_training(Status.QUEUED, "queued.zip")  # its submitter looks it up
     strangers = train_for(slow_gateway, None, any_zip("not-ours.zip"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from replicate_emulator.server import ReplicateEmulator
 from tests.replicate.conftest import WebhookReceiver, wait_until
-from training.replicate.client import ReplicateGateway, parse_training
-from training.replicate.emulator import ReplicateEmulator
+from training.replicate.client import ReplicateGateway
+from training.replicate.payloads import parse_training
 
 
 def test_it_sends_signed_webhooks_through_the_whole_life(

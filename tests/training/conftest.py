@@ -28,8 +28,8 @@ from django.test import override_settings
 from PIL import Image, ImageFilter, ImageOps
 from skimage import data
 
-from training import scanning
-from training.dataset import PhotoSet
+from training.photos import scanning
+from training.photos.photo_sets import PhotoSet
 
 if TYPE_CHECKING:
     from accounts.models import User

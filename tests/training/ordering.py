@@ -12,12 +12,12 @@ from accounts.models import User
 from tests.conftest import wait_for
 from tests.training.conftest import face_jpeg
 from training import tasks
-from training.models import HeadshotModel
+from training.models import Order
 from training.orders import order_create
 from training.packages import PROFESSIONAL
 
 
-def place_order(user: User, photo_temp: Path, settings: Any) -> HeadshotModel:
+def place_order(user: User, photo_temp: Path, settings: Any) -> Order:
     """An order as the form makes it, then its follow-ups (the submission) as the view does."""
     settings.FILE_UPLOAD_TEMP_DIR = str(photo_temp)
     photos = [
@@ -39,10 +39,10 @@ def emulator_state(emulator: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
-def status_of(order: HeadshotModel) -> str:
-    return HeadshotModel.objects.get(pk=order.pk).status
+def status_of(order: Order) -> str:
+    return Order.objects.get(pk=order.pk).status
 
 
-def reaches(order: HeadshotModel, *statuses: str, timeout: float = 30.0) -> HeadshotModel:
+def reaches(order: Order, *statuses: str, timeout: float = 30.0) -> Order:
     wait_for(lambda: status_of(order) in statuses, timeout=timeout)
-    return HeadshotModel.objects.get(pk=order.pk)
+    return Order.objects.get(pk=order.pk)

@@ -23,7 +23,7 @@ from tests.conftest import make_staff
 from tests.training.ordering import emulator_state, place_order, reaches
 from training.models import (
     Headshot,
-    HeadshotModel,
+    Order,
     Prediction,
     Stage,
     Status,
@@ -31,12 +31,12 @@ from training.models import (
     WebhookDelivery,
 )
 
-ORDERS = "/admin/training/headshotmodel/"
+ORDERS = "/admin/training/order/"
 
 
 CONSOLE_PERMISSIONS = (
-    "training.view_headshotmodel", "training.retry_order", "training.cancel_order",
-    "training.refund_order", "training.delete_headshotmodel", "training.view_webhookdelivery",
+    "training.view_order", "training.retry_order", "training.cancel_order",
+    "training.refund_order", "training.delete_order", "training.view_webhookdelivery",
 )  # fmt: skip
 
 
@@ -48,12 +48,12 @@ def console(transactional_db: None) -> Client:
     return client
 
 
-def make_order(user: User, name: str, **fields: Any) -> HeadshotModel:
+def make_order(user: User, name: str, **fields: Any) -> Order:
     defaults = {"package": "professional", "subject_type": "woman", "status": Status.READY}
-    return HeadshotModel.objects.create(user=user, name=name, **{**defaults, **fields})
+    return Order.objects.create(user=user, name=name, **{**defaults, **fields})
 
 
-def act(client: Client, action: str, *orders: HeadshotModel, **extra: str) -> Any:
+def act(client: Client, action: str, *orders: Order, **extra: str) -> Any:
     selected = [order.pk for order in orders]
     data = {"action": action, "_selected_action": selected, **extra}
     return client.post(ORDERS, data, follow=True)
@@ -71,7 +71,7 @@ def test_it_filters_orders_by_status_failure_stage_package_and_date(
     make_order(alice, "Bravo", status=Status.FAILED, failure_stage=Stage.TRAINING)
     make_order(bob, "Charlie", package="coming-soon")
     old = make_order(bob, "Delta")
-    HeadshotModel.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     last_week = {  # as the admin's "Past 7 days" link has them
         "created_at__gte": str(today - timedelta(days=7)),
@@ -96,7 +96,7 @@ def test_it_finds_orders_by_email_name_and_uuid(console: Client, alice: User, bo
 
 
 @pytest.fixture
-def trained_order(alice: User) -> HeadshotModel:
+def trained_order(alice: User) -> Order:
     """A ready order with its history: an event, a prediction on Replicate and one headshot."""
     order = make_order(
         alice,
@@ -123,15 +123,15 @@ def trained_order(alice: User) -> HeadshotModel:
     return order
 
 
-def headshot_url(order: HeadshotModel, variant: str) -> str:
+def headshot_url(order: Order, variant: str) -> str:
     headshot = order.headshots.get()
     return reverse("admin:training_headshot_file", args=(headshot.pk, variant))
 
 
 def test_it_shows_events_predictions_thumbnails_and_links_to_replicate(
-    console: Client, trained_order: HeadshotModel
+    console: Client, trained_order: Order
 ) -> None:
-    response = console.get(reverse("admin:training_headshotmodel_change", args=(trained_order.pk,)))
+    response = console.get(reverse("admin:training_order_change", args=(trained_order.pk,)))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -147,7 +147,7 @@ def test_it_shows_events_predictions_thumbnails_and_links_to_replicate(
     assert 'name="replicate_training_id"' not in page  # read-only, not a field to edit
 
 
-def test_it_shows_staff_any_order_s_images(console: Client, trained_order: HeadshotModel) -> None:
+def test_it_shows_staff_any_order_s_images(console: Client, trained_order: Order) -> None:
     preview = console.get(headshot_url(trained_order, "preview"))
     image = console.get(headshot_url(trained_order, "image"))
 
@@ -177,7 +177,7 @@ def test_it_redirects_staff_to_a_presigned_url_when_images_are_on_s3(
 
 
 def test_it_keeps_people_who_are_not_staff_out(
-    client: Client, trained_order: HeadshotModel, alice: User
+    client: Client, trained_order: Order, alice: User
 ) -> None:
     client.force_login(alice)  # the owner of the order, but not staff
 
@@ -193,7 +193,7 @@ def test_it_keeps_people_who_are_not_staff_out(
             "post": "yes",
         },
     )
-    assert HeadshotModel.objects.filter(pk=trained_order.pk, deleted_at__isnull=True).exists()
+    assert Order.objects.filter(pk=trained_order.pk, deleted_at__isnull=True).exists()
 
 
 def test_it_refunds_an_order_once(console: Client, alice: User, bob: User) -> None:
@@ -219,19 +219,19 @@ def test_it_does_not_cancel_a_finished_order(console: Client, alice: User) -> No
     response = act(console, "cancel_orders", order)
 
     assert "Not canceled (already finished): Alpha" in response.content.decode()
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.READY
+    assert Order.objects.get(pk=order.pk).status == Status.READY
 
 
 def test_it_offers_no_plain_delete_that_would_leave_files_behind(
-    console: Client, trained_order: HeadshotModel
+    console: Client, trained_order: Order
 ) -> None:
     changelist = console.get(ORDERS).content.decode()
-    change_url = reverse("admin:training_headshotmodel_change", args=(trained_order.pk,))
+    change_url = reverse("admin:training_order_change", args=(trained_order.pk,))
 
     assert 'value="delete_selected"' not in changelist
     assert 'value="delete_orders_with_files"' in changelist
     assert console.post(f"{change_url}delete/", {"post": "yes"}).status_code == 403
-    assert HeadshotModel.objects.filter(pk=trained_order.pk).exists()
+    assert Order.objects.filter(pk=trained_order.pk).exists()
 
 
 def test_it_cancels_an_order_here_and_on_replicate_and_refunds_it(
@@ -244,7 +244,7 @@ def test_it_cancels_an_order_here_and_on_replicate_and_refunds_it(
     response = act(console, "cancel_orders", order)
 
     assert "1 order canceled." in response.content.decode()
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.CANCELED
+    assert Order.objects.get(pk=order.pk).status == Status.CANCELED
     assert credit_balance(dora) == 1
     [training] = emulator_state(replicate)["trainings"]
     assert training["status"] == "canceled"
@@ -262,12 +262,12 @@ def test_it_deletes_an_order_with_its_files_and_its_model_after_confirmation(
     confirmation = act(console, "delete_orders_with_files", order)
 
     assert "Yes, delete them" in confirmation.content.decode()
-    assert HeadshotModel.objects.filter(pk=order.pk, deleted_at__isnull=True).exists()
+    assert Order.objects.filter(pk=order.pk, deleted_at__isnull=True).exists()
 
     response = act(console, "delete_orders_with_files", order, post="yes")
 
     assert "1 order deleted" in response.content.decode()
-    assert not HeadshotModel.objects.filter(pk=order.pk).exists()
+    assert not Order.objects.filter(pk=order.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
     assert order.replicate_model_id not in emulator_state(replicate)["models"]
 

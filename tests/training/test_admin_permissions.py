@@ -20,14 +20,14 @@ from django.urls import reverse
 from accounts.credits import credit_balance, credits_grant, credits_spend_for_order
 from accounts.models import User
 from tests.conftest import make_staff
-from training.models import Headshot, HeadshotModel, Prediction, Stage, Status
+from training.models import Headshot, Order, Prediction, Stage, Status
 
-ORDERS = "/admin/training/headshotmodel/"
+ORDERS = "/admin/training/order/"
 ACTIONS = {
     "training.retry_order": "retry_orders",
     "training.cancel_order": "cancel_orders",
     "training.refund_order": "refund_orders",
-    "training.delete_headshotmodel": "delete_orders_with_files",
+    "training.delete_order": "delete_orders_with_files",
 }
 
 
@@ -41,12 +41,12 @@ def browser(*permissions: str) -> Client:
 @pytest.fixture
 def viewer(db: None) -> Client:
     """A staff member who may view orders and nothing more."""
-    return browser("training.view_headshotmodel")
+    return browser("training.view_order")
 
 
-def make_order(user: User, name: str, **fields: Any) -> HeadshotModel:
+def make_order(user: User, name: str, **fields: Any) -> Order:
     defaults = {"package": "professional", "subject_type": "woman", "status": Status.READY}
-    return HeadshotModel.objects.create(user=user, name=name, **{**defaults, **fields})
+    return Order.objects.create(user=user, name=name, **{**defaults, **fields})
 
 
 def offered(client: Client) -> set[str]:
@@ -73,10 +73,10 @@ def test_it_offers_each_action_only_with_its_permission(
 ) -> None:
     make_order(alice, "Alpha")  # the admin shows no actions over an empty list
 
-    assert offered(browser("training.view_headshotmodel", permission)) == {action}
+    assert offered(browser("training.view_order", permission)) == {action}
 
 
-def forge(client: Client, action: str, order: HeadshotModel, **extra: str) -> Any:
+def forge(client: Client, action: str, order: Order, **extra: str) -> Any:
     data = {"action": action, "_selected_action": [order.pk], "index": "0", **extra}
     return client.post(ORDERS, data, follow=True)
 
@@ -101,7 +101,7 @@ def test_it_cancels_nothing_for_a_view_only_staff_member(viewer: Client, alice: 
 
     forge(viewer, "cancel_orders", order)
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.QUEUED
+    assert Order.objects.get(pk=order.pk).status == Status.QUEUED
     assert not LogEntry.objects.exists()
 
 
@@ -120,7 +120,7 @@ def test_it_retries_nothing_for_a_view_only_staff_member(viewer: Client, alice: 
 
 
 @pytest.fixture
-def order_with_files(alice: User) -> HeadshotModel:
+def order_with_files(alice: User) -> Order:
     order = make_order(alice, "Alpha")
     prediction = Prediction.objects.create(order=order, prompt_index=0, prompt="a portrait")
     Headshot.objects.create(
@@ -133,21 +133,21 @@ def order_with_files(alice: User) -> HeadshotModel:
 
 @pytest.mark.django_db
 def test_it_deletes_nothing_for_a_view_only_staff_member(
-    viewer: Client, order_with_files: HeadshotModel
+    viewer: Client, order_with_files: Order
 ) -> None:
     confirmation = forge(viewer, "delete_orders_with_files", order_with_files)
     response = forge(viewer, "delete_orders_with_files", order_with_files, post="yes")
 
     assert "Yes, delete them" not in confirmation.content.decode()
     assert "order deleted" not in response.content.decode()
-    order = HeadshotModel.objects.get(pk=order_with_files.pk)
+    order = Order.objects.get(pk=order_with_files.pk)
     assert order.deleted_at is None
     assert default_storage.exists(str(order.headshots.get().image.name))
 
 
 @pytest.mark.django_db
 def test_it_shows_images_and_the_dashboard_only_to_staff_who_may_view_orders(
-    order_with_files: HeadshotModel,
+    order_with_files: Order,
 ) -> None:
     headshot = order_with_files.headshots.get()
     image = reverse("admin:training_headshot_file", args=(headshot.pk, "image"))
@@ -158,7 +158,7 @@ def test_it_shows_images_and_the_dashboard_only_to_staff_who_may_view_orders(
     assert nothing.get("/admin/dashboard/").status_code == 403
     assert "/admin/dashboard/" not in nothing.get("/admin/").content.decode()
 
-    viewer = browser("training.view_headshotmodel")
+    viewer = browser("training.view_order")
     assert viewer.get(image).getvalue() == b"full"
     assert viewer.get("/admin/dashboard/").status_code == 200
     assert "/admin/dashboard/" in viewer.get("/admin/").content.decode()

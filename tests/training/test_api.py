@@ -46,7 +46,7 @@ from tests.training.zipfiles import (
     unknown_method_zip,
 )
 from training import zip_uploads
-from training.models import HeadshotModel, Status
+from training.models import Order, Status
 
 TRAIN = "/api/replicate/train-model"
 
@@ -123,7 +123,7 @@ def test_a_zip_becomes_a_queued_order_and_the_upload_is_deleted(
 
     assert response.status_code == 201, response.content
     body = response.json()
-    order = HeadshotModel.objects.get(uuid=body["id"])
+    order = Order.objects.get(uuid=body["id"])
     assert (body["status"], order.status) == ("queued", Status.QUEUED)
     assert body["url"] == f"{settings.SITE_URL}/studio/models/{order.uuid}/"
     assert (order.user, order.name, order.subject_type) == (alice, "LinkedIn 2026", "woman")
@@ -148,7 +148,7 @@ def test_it_works_with_a_presigned_s3_put(
     response = train(client, secret, slot["zipUrl"])
 
     assert response.status_code == 201, response.content
-    order = HeadshotModel.objects.get(uuid=response.json()["id"])
+    order = Order.objects.get(uuid=response.json()["id"])
     assert default_storage.exists(str(order.training_zip.name))
     assert not default_storage.exists(upload_name(slot["zipUrl"]))
 
@@ -216,7 +216,7 @@ def test_each_bad_zip_is_refused_with_nothing_kept(
     if bad_entry:
         assert bad_entry in [p["file"] for p in body["problems"]], body
     assert any(explanation in message for message in messages), messages  # asked in English
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
     assert not default_storage.exists(upload_name(zip_url))
     assert credit_balance(alice) == 1
     assert leftovers(temp_dir) == []
@@ -294,7 +294,7 @@ def test_an_oversized_object_put_straight_to_s3_is_refused_and_deleted(
     assert response.status_code == 413
     assert_error_shape(response.json(), "zip_too_big")
     assert not default_storage.exists(upload_name(slot["zipUrl"]))
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 # --- URLs that are not ours ---------------------------------------------------------------------
@@ -385,7 +385,7 @@ def test_a_url_that_is_not_our_upload_is_refused_without_any_request(
     with pytest.raises(BlockingIOError):
         listener.accept()
     assert default_storage.exists(real_upload)  # a refused URL touches nothing
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -413,7 +413,7 @@ def test_a_used_upload_cannot_be_used_twice(
     again = train(client, secret, zip_url, name="Again")
 
     assert again.status_code == 404
-    assert HeadshotModel.objects.count() == 1
+    assert Order.objects.count() == 1
 
 
 # --- Who may call it ----------------------------------------------------------------------------
@@ -464,7 +464,7 @@ def test_without_credits_it_is_403_and_nothing_is_charged(
     assert_error_shape(body, "credits")
     assert body["error"] == "This order costs 1 credits and you have 0. Nothing was charged."
     assert not default_storage.exists(upload_name(zip_url))
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -507,7 +507,7 @@ def test_canceling_or_deleting_the_last_order_does_not_skip_the_cooldown(
 
     assert response.status_code == 429
     assert_error_shape(response.json(), "cooldown")
-    assert not HeadshotModel.objects.filter(status=Status.QUEUED).exists()
+    assert not Order.objects.filter(status=Status.QUEUED).exists()
     assert not default_storage.exists(upload_name(zip_url))
 
 
@@ -557,7 +557,7 @@ def test_a_malformed_body_is_400_naming_the_fields(
     assert_error_shape(answer, answer["code"])
     if fields is not None:
         assert {problem["file"] for problem in answer["problems"]} == fields
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -688,7 +688,7 @@ def test_too_many_orders_at_once_is_429(
     assert response.status_code == 429
     assert_error_shape(response.json(), "active_orders")
     assert not default_storage.exists(upload_name(zip_url))
-    assert HeadshotModel.objects.count() == 1
+    assert Order.objects.count() == 1
 
 
 def test_two_simultaneous_orders_from_one_upload_make_one_order(
@@ -703,7 +703,7 @@ def test_two_simultaneous_orders_from_one_upload_make_one_order(
     outcomes = run_twice_at_once(lambda: str(train(Client(), secret, zip_url).status_code))
 
     assert outcomes == ["201", "404"]
-    assert HeadshotModel.objects.filter(user=user).count() == 1
+    assert Order.objects.filter(user=user).count() == 1
 
 
 @pytest.fixture
@@ -805,7 +805,7 @@ def test_a_used_upload_url_refuses_another_put(
     assert (again.status_code, again.json()["code"]) == (409, "upload_exists")
     assert not default_storage.exists(upload_name(slot["zipUrl"]))
     assert train(client, secret, slot["zipUrl"], name="Again").status_code == 404
-    assert HeadshotModel.objects.count() == 1
+    assert Order.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from training.models import Headshot, HeadshotModel, Prediction, Status
+from training.models import Headshot, Order, Prediction, Status
 
 DAY = 24 * 3600
 
@@ -32,8 +32,8 @@ def stored(name: str, *, age_seconds: int = 0, size: int = 10) -> str:
     return saved
 
 
-def order_with_zip(user: User, status: Status, *, age_seconds: int = 0) -> HeadshotModel:
-    order = HeadshotModel.objects.create(
+def order_with_zip(user: User, status: Status, *, age_seconds: int = 0) -> Order:
+    order = Order.objects.create(
         user=user, name="O", package="professional", subject_type="man", status=status
     )
     order.training_zip = stored(f"training-sets/{order.uuid}.zip", age_seconds=age_seconds)
@@ -74,7 +74,7 @@ def test_it_applies_the_retention_policy(alice: User, settings: Any, tmp_path: P
 
     assert "deleted 4 file(s), 37 bytes" in output
     assert not default_storage.exists(str(finished.training_zip.name))
-    assert HeadshotModel.objects.get(pk=finished.pk).training_zip.name == ""
+    assert Order.objects.get(pk=finished.pk).training_zip.name == ""
     assert default_storage.exists(str(queued_old.training_zip.name))
     assert default_storage.exists(str(training_old.training_zip.name))
     assert not default_storage.exists(old_orphan)
@@ -93,7 +93,7 @@ def test_it_lists_without_deleting_in_a_dry_run(alice: User) -> None:
 
     assert f"would delete training-sets/{finished.uuid}.zip (10 bytes)" in output
     assert default_storage.exists(str(finished.training_zip.name))
-    assert HeadshotModel.objects.get(pk=finished.pk).training_zip
+    assert Order.objects.get(pk=finished.pk).training_zip
 
 
 @pytest.mark.django_db
@@ -146,7 +146,7 @@ def failed_order_with_zip(user: User, *, failed_hours_ago: float, trained: bool 
     """A failed order, its ZIP written three days ago (its training ran long), failed at a given
     time; returns the ZIP's name."""
     order = order_with_zip(user, Status.FAILED, age_seconds=3 * DAY)
-    HeadshotModel.objects.filter(pk=order.pk).update(
+    Order.objects.filter(pk=order.pk).update(
         failed_at=timezone.now() - timedelta(hours=failed_hours_ago),
         replicate_version_id="headshots/x:" + "a" * 64 if trained else "",
     )
@@ -166,14 +166,14 @@ def test_it_keeps_a_failed_trainings_zip_for_a_retry_until_the_retention_is_over
 
     assert "deleted 2 file(s), 20 bytes" in output
     assert default_storage.exists(retryable)
-    assert HeadshotModel.objects.get(training_zip=retryable).status == Status.FAILED
+    assert Order.objects.get(training_zip=retryable).status == Status.FAILED
     assert not default_storage.exists(expired)
     assert not default_storage.exists(trained)
-    assert HeadshotModel.objects.filter(training_zip__in=[expired, trained]).count() == 0
+    assert Order.objects.filter(training_zip__in=[expired, trained]).count() == 0
 
-    HeadshotModel.objects.filter(training_zip=retryable).update(
+    Order.objects.filter(training_zip=retryable).update(
         failed_at=timezone.now() - timedelta(hours=24, minutes=1)
     )
     assert "deleted 1 file(s), 10 bytes" in run()  # the next hourly run, once its time is up
     assert not default_storage.exists(retryable)
-    assert HeadshotModel.objects.filter(training_zip=retryable).count() == 0
+    assert Order.objects.filter(training_zip=retryable).count() == 0

@@ -23,14 +23,11 @@ from tests.training.conftest import (
     leftovers,
     photo_names,
 )
-from training.dataset import (
-    PhotoSetRefused,
-    TrainingSetNotStored,
-    clean_photo,
-    prepare_photo_set,
-    write_training_zip,
-)
-from training.photos import fit, normalised
+from training.photos.cleaning import clean_photo
+from training.photos.photo_sets import prepare_photo_set
+from training.photos.pixels import fit, normalised
+from training.photos.problems import PhotoSetRefused, TrainingSetNotStored
+from training.photos.zip_writing import write_training_zip
 
 ZIP_NAME = "training-sets/0b4f4c5e.zip"
 

@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
 from tests.training.conftest import encode, face_image, face_jpeg, leftovers, messages, png_bomb
-from training.dataset import PhotoSetRefused, prepare_photo_set
+from training.photos.photo_sets import prepare_photo_set
+from training.photos.problems import PhotoSetRefused
 
 Upload = Callable[..., UploadedFile]
 

@@ -16,13 +16,13 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from accounts.models import User
-from training.models import Headshot, HeadshotModel, OrderRating, Prediction, Status
+from training.models import Headshot, Order, OrderRating, Prediction, Status
 from training.packages import package_title
 
 
-def finished_order(user: User, *, images: int = 4, package: str = "professional") -> HeadshotModel:
+def finished_order(user: User, *, images: int = 4, package: str = "professional") -> Order:
     """A ready order with `images` stored headshots (one prompt per two images)."""
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=user, name="Perfil", package=package, subject_type="woman", status=Status.READY
     )
     for index in range(images):
@@ -42,15 +42,15 @@ def finished_order(user: User, *, images: int = 4, package: str = "professional"
     return order
 
 
-def page(client: Client, order: HeadshotModel) -> str:
+def page(client: Client, order: Order) -> str:
     return client.get(order.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
-def favourite_url(order: HeadshotModel, headshot: Headshot) -> str:
+def favourite_url(order: Order, headshot: Headshot) -> str:
     return f"{order.get_absolute_url()}headshots/{headshot.pk}/favourite/"
 
 
-def rating_url(order: HeadshotModel) -> str:
+def rating_url(order: Order) -> str:
     return f"{order.get_absolute_url()}rating/"
 
 
@@ -199,7 +199,7 @@ def test_a_bad_rating_is_explained_in_the_page_and_not_saved(
 @pytest.mark.django_db
 def test_an_order_in_progress_cannot_be_rated(client: Client, alice: User) -> None:
     order = finished_order(alice, images=0)
-    HeadshotModel.objects.filter(pk=order.pk).update(status=Status.TRAINING)
+    Order.objects.filter(pk=order.pk).update(status=Status.TRAINING)
     client.force_login(alice)
 
     response = client.post(
@@ -213,7 +213,7 @@ def test_an_order_in_progress_cannot_be_rated(client: Client, alice: User) -> No
 # --- The dashboard ------------------------------------------------------------------------------
 
 
-def rate(order: HeadshotModel, stars: int, comment: str = "", *, weeks_ago: int = 0) -> None:
+def rate(order: Order, stars: int, comment: str = "", *, weeks_ago: int = 0) -> None:
     rating = OrderRating.objects.create(order=order, stars=stars, comment=comment)
     when = timezone.now() - timedelta(weeks=weeks_ago)
     OrderRating.objects.filter(pk=rating.pk).update(updated_at=when)

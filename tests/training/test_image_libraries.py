@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from tests.conftest import PROJECT_DIR, run_manage
-from training.photos import MAX_PIXELS
+from training.photos.pixels import MAX_PIXELS
 
 READ_LIBRARIES = """
 import json, warnings, cv2
@@ -49,7 +49,7 @@ def test_it_changes_nothing_process_wide_when_the_photo_code_is_imported() -> No
         "from django.conf import settings\n"
         "settings.INSTALLED_APPS  # settings loaded, apps not started\n"
         "before = libraries()\n"
-        "import training.dataset, training.photos\n"
+        "import training.photos.photo_sets, training.photos.pixels\n"
         "print(json.dumps(before == libraries()))"
     )
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from training.metrics import percentiles, window_figures
-from training.models import HeadshotModel, Stage, Status, TrainingEvent, WebhookDelivery
+from training.models import Order, Stage, Status, TrainingEvent, WebhookDelivery
 
 
-def order(user: User, status: Status, *, cost: str = "0", zip_size: int = 0) -> HeadshotModel:
-    return HeadshotModel.objects.create(
+def order(user: User, status: Status, *, cost: str = "0", zip_size: int = 0) -> Order:
+    return Order.objects.create(
         user=user,
         name="O",
         package="professional",
@@ -28,7 +28,7 @@ def order(user: User, status: Status, *, cost: str = "0", zip_size: int = 0) -> 
     )
 
 
-def event(target: HeadshotModel, stage: Stage, ok: bool, duration: float = 0) -> None:
+def event(target: Order, stage: Stage, ok: bool, duration: float = 0) -> None:
     TrainingEvent.objects.create(
         order=target,
         stage=stage,
@@ -49,7 +49,7 @@ def history(alice: User, bob: User) -> None:
     event(failed, Stage.TRAINING, False, 50)
     event(running, Stage.UPLOAD, True, 1)
     old = order(bob, Status.READY, cost="9")
-    HeadshotModel.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=20))
+    Order.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=20))
     for index, seconds in enumerate([0.2, 0.4, 0.6, 0.8, 5.0]):
         WebhookDelivery.objects.create(
             webhook_id=f"msg_{index}",

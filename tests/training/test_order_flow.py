@@ -18,7 +18,7 @@ from accounts.credits import credit_balance, credits_grant
 from accounts.models import CreditMovement, User
 from tests.training.conftest import encode, face_jpeg, leftovers, no_face_image
 from training.followups import FollowUp, Next
-from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.models import Order, Stage, Status, TrainingEvent
 from training.orders import order_create
 from training.packages import PROFESSIONAL
 
@@ -56,7 +56,7 @@ def test_it_queues_an_order_with_its_zip_and_spends_the_credit(
         ORDER_URL, {"name": " Perfil  LinkedIn ", "subject_type": "woman", "photos": selfies(5)}
     )
 
-    order = HeadshotModel.objects.get(user=alice)
+    order = Order.objects.get(user=alice)
     assert response.status_code == 302
     assert response["Location"] == f"/studio/models/{order.uuid}/"
     assert (order.status, order.name, order.subject_type) == (
@@ -101,7 +101,7 @@ def test_it_stores_the_zip_in_a_private_s3_bucket(
 
     signed_in.post(ORDER_URL, {"name": "S3", "subject_type": "man", "photos": selfies(4)})
 
-    order = HeadshotModel.objects.get(user=alice)
+    order = Order.objects.get(user=alice)
     s3 = boto3.client(
         "s3", endpoint_url=s3_server, region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -129,7 +129,7 @@ def test_it_names_each_refused_photo_and_writes_nothing(
     assert any("invoice.jpg" in error for error in errors)
     assert any("coffee.jpg" in error for error in errors)
     assert response.context["form"]["name"].value() == "Yo"
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
     assert not CreditMovement.objects.exists()
     assert stored_names(default_storage) == []
     assert leftovers(photo_temp_dir) == []
@@ -159,7 +159,7 @@ def test_it_refuses_too_few_photos(signed_in: Client) -> None:
     )
 
     assert response.status_code == 422
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -172,5 +172,5 @@ def test_it_leaves_neither_row_nor_object_when_storage_fails(
 
     assert response.status_code == 422
     assert "No se ha cobrado nada" in response.content.decode()
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
     assert leftovers(photo_temp_dir) == []

@@ -27,22 +27,22 @@ from tests.conftest import wait_for
 from tests.training.ordering import emulator_state, place_order, reaches, status_of
 from training import polling, tasks
 from training.links import file_link
-from training.models import HeadshotModel, Stage, Status, WebhookDelivery
+from training.models import Order, Stage, Status, WebhookDelivery
 
 
 @pytest.fixture
-def ready_order(replicate: Any, dora: User, tmp_path: Path, settings: Any) -> HeadshotModel:
+def ready_order(replicate: Any, dora: User, tmp_path: Path, settings: Any) -> Order:
     order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.READY, Status.FAILED)
     assert order.status == Status.READY, order.error_detail
     return order
 
 
-def order_url(order: HeadshotModel, name: str = "order_detail", **kwargs: Any) -> str:
+def order_url(order: Order, name: str = "order_detail", **kwargs: Any) -> str:
     return reverse(f"training:{name}", kwargs={"order_uuid": order.uuid, **kwargs})
 
 
 def test_it_shows_the_gallery_and_serves_each_image(
-    client: Client, ready_order: HeadshotModel, dora: User
+    client: Client, ready_order: Order, dora: User
 ) -> None:
     client.force_login(dora)
 
@@ -67,7 +67,7 @@ def test_it_shows_the_gallery_and_serves_each_image(
 
 
 def test_it_downloads_every_headshot_in_one_zip(
-    client: Client, ready_order: HeadshotModel, dora: User
+    client: Client, ready_order: Order, dora: User
 ) -> None:
     client.force_login(dora)
 
@@ -80,7 +80,7 @@ def test_it_downloads_every_headshot_in_one_zip(
 
 
 def test_it_shows_nothing_of_it_to_anyone_else(
-    client: Client, ready_order: HeadshotModel, charlie: User
+    client: Client, ready_order: Order, charlie: User
 ) -> None:
     headshot = ready_order.headshots.first()
     assert headshot is not None
@@ -95,11 +95,11 @@ def test_it_shows_nothing_of_it_to_anyone_else(
         assert client.get(url).status_code == 404, url
     for url in [order_url(ready_order, "order_cancel"), order_url(ready_order, "order_delete")]:
         assert client.post(url).status_code == 404, url
-    assert HeadshotModel.objects.filter(pk=ready_order.pk, deleted_at__isnull=True).exists()
+    assert Order.objects.filter(pk=ready_order.pk, deleted_at__isnull=True).exists()
 
 
 def test_it_deletes_the_order_its_files_and_its_model_on_replicate(
-    client: Client, ready_order: HeadshotModel, dora: User, replicate: Any
+    client: Client, ready_order: Order, dora: User, replicate: Any
 ) -> None:
     files = [str(h.image.name) for h in ready_order.headshots.all()]
     model_key = ready_order.replicate_model_id
@@ -109,7 +109,7 @@ def test_it_deletes_the_order_its_files_and_its_model_on_replicate(
     response = client.post(order_url(ready_order, "order_delete"))
 
     assert response.status_code == 302
-    assert not HeadshotModel.objects.filter(pk=ready_order.pk).exists()
+    assert not Order.objects.filter(pk=ready_order.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
     assert model_key not in emulator_state(replicate)["models"]
     assert client.get(order_url(ready_order)).status_code == 404
@@ -119,7 +119,7 @@ def test_it_deletes_the_order_its_files_and_its_model_on_replicate(
 def test_it_polls_while_training_and_shows_the_progress(
     client: Client, alice: User, settings: Any
 ) -> None:
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="P", package="professional", subject_type="man", status=Status.TRAINING,
         replicate_training_id="t-1",
     )  # fmt: skip
@@ -164,8 +164,8 @@ def training_host(settings: Any) -> Iterator[list[str]]:
     server.server_close()
 
 
-def training_order(user: User) -> HeadshotModel:
-    return HeadshotModel.objects.create(
+def training_order(user: User) -> Order:
+    return Order.objects.create(
         user=user, name="P", package="professional", subject_type="man", status=Status.TRAINING,
         replicate_training_id="t-1",
     )  # fmt: skip
@@ -213,14 +213,14 @@ def test_it_polls_often_while_training_and_backs_off_otherwise(settings: Any) ->
     assert polling.next_poll_seconds(30, moved=False, training=False) == 60
 
 
-def poll_status(client: Client, order: HeadshotModel) -> str:
+def poll_status(client: Client, order: Order) -> str:
     """One poll of the live partial."""
     response = client.get(order_url(order, "order_status"))
     assert response.status_code == 200
     return response.content.decode()
 
 
-def worker_poll(order: HeadshotModel) -> None:
+def worker_poll(order: Order) -> None:
     """What `poll_replicate` does on the worker: ask Replicate, enqueue what follows."""
     followups, _again = polling.order_poll(order_id=order.pk)
     tasks.enqueue_followups(followups)
@@ -275,7 +275,7 @@ def test_it_cancels_an_order_in_progress_and_refunds(
     client: Client, alice: User, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.TRAINING_CREDIT_COST = 1
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="P", package="professional", subject_type="man", status=Status.QUEUED
     )
     from accounts.credits import credits_grant
@@ -288,7 +288,7 @@ def test_it_cancels_an_order_in_progress_and_refunds(
         client.post(order_url(order, "order_cancel"))
         again = client.post(order_url(order, "order_cancel"), follow=True)
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.CANCELED
+    assert Order.objects.get(pk=order.pk).status == Status.CANCELED
     assert credit_balance(alice) == 1
     assert len(callbacks) == 1  # the remote clean-up, once
     assert "ya ha terminado" in again.content.decode()
@@ -300,7 +300,7 @@ def test_it_lists_orders_with_a_fixed_number_of_queries(client: Client, alice: U
 
     def queries_for(count: int) -> int:
         for index in range(count):
-            HeadshotModel.objects.create(
+            Order.objects.create(
                 user=alice, name=f"O{index}", package="professional", subject_type="man"
             )
         with CaptureQueriesContext(connection) as captured:
@@ -310,9 +310,7 @@ def test_it_lists_orders_with_a_fixed_number_of_queries(client: Client, alice: U
     assert queries_for(1) == queries_for(10)
 
 
-def test_it_sends_an_anonymous_visitor_to_sign_in(
-    ready_order: HeadshotModel, live_server: Any
-) -> None:
+def test_it_sends_an_anonymous_visitor_to_sign_in(ready_order: Order, live_server: Any) -> None:
     response = httpx.get(f"{live_server.url}{order_url(ready_order, 'order_download')}")
 
     assert response.status_code == 302
@@ -320,7 +318,7 @@ def test_it_sends_an_anonymous_visitor_to_sign_in(
 
 
 def test_it_refuses_expired_tampered_or_reused_links_and_never_serves_media_raw(
-    client: Client, ready_order: HeadshotModel, dora: User, settings: Any
+    client: Client, ready_order: Order, dora: User, settings: Any
 ) -> None:
     first, second = list(ready_order.headshots.all())[:2]
     client.force_login(dora)

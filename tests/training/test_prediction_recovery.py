@@ -22,23 +22,24 @@ from django.utils import timezone
 
 from accounts.credits import credit_balance, credits_spend_for_order
 from accounts.models import CreditMovement, User
+from replicate_emulator.server import ReplicateEmulator
 from tests.conftest import PROJECT_DIR, test_database_url, wait_for
 from tests.replicate.conftest import make_photo_zip
 from tests.training.ordering import emulator_state, reaches
 from training import tasks
-from training.models import Headshot, HeadshotModel, Prediction, Status, WebhookDelivery
+from training.lifecycle import fail_stuck_orders
+from training.models import Headshot, Order, Prediction, Status, WebhookDelivery
 from training.packages import PROFESSIONAL
 from training.replicate.client import client_from_settings
-from training.replicate.emulator import ReplicateEmulator
-from training.trainings import destination_name, fail_stuck_orders
+from training.trainings import destination_name
 
 pytestmark = pytest.mark.timeout(180)
 PROMPTS = 2  # the professional package's prompts
 
 
-def generating_order(user: User) -> HeadshotModel:
+def generating_order(user: User) -> Order:
     """An order whose training just succeeded on the emulator, its credit spent, no rows yet."""
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=user, name="Perfil", package=PROFESSIONAL.slug, subject_type="woman",
         status=Status.GENERATING, training_finished_at=timezone.now(),
     )  # fmt: skip
@@ -56,7 +57,7 @@ def generating_order(user: User) -> HeadshotModel:
     )
     done = wait_for(lambda: (info := gateway.get_training(training.id)).is_terminal and info)
     assert done.status == "succeeded", done.error
-    HeadshotModel.objects.filter(pk=order.pk).update(
+    Order.objects.filter(pk=order.pk).update(
         replicate_training_id=training.id, replicate_version_id=done.version
     )
     order.refresh_from_db()
@@ -122,7 +123,7 @@ def sync_now(settings: Any) -> None:
     call_command("sync_replicate", verbosity=0)
 
 
-def assert_made_once(order: HeadshotModel, emulator: ReplicateEmulator, user: User) -> None:
+def assert_made_once(order: Order, emulator: ReplicateEmulator, user: User) -> None:
     """Ready, one prediction per prompt on Replicate, every image stored, the credit spent once."""
     try:
         order = reaches(order, Status.READY, Status.FAILED, timeout=90)
@@ -249,15 +250,15 @@ def generate_then_close(order_id: int) -> None:
         connection.close()
 
 
-def stuck_candidate(user: User, *, created_hours_ago: int, trained_hours_ago: int) -> HeadshotModel:
+def stuck_candidate(user: User, *, created_hours_ago: int, trained_hours_ago: int) -> Order:
     """An order generating its headshots, with its credit spent, dated in the past."""
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=user, name="Perfil", package=PROFESSIONAL.slug, subject_type="woman",
         status=Status.GENERATING, replicate_version_id="headshots/x:" + "a" * 64,
     )  # fmt: skip
     credits_spend_for_order(user=user, cost=1, order_uuid=order.uuid)
     now = timezone.now()
-    HeadshotModel.objects.filter(pk=order.pk).update(
+    Order.objects.filter(pk=order.pk).update(
         created_at=now - timedelta(hours=created_hours_ago),
         training_finished_at=now - timedelta(hours=trained_hours_ago),
     )
@@ -269,7 +270,7 @@ def test_it_gives_a_trained_order_its_own_time_before_calling_it_stuck(dora: Use
 
     assert fail_stuck_orders() == []
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.GENERATING
+    assert Order.objects.get(pk=order.pk).status == Status.GENERATING
     assert credit_balance(dora) == 0
 
 
@@ -278,5 +279,5 @@ def test_it_fails_an_order_whose_headshots_never_came(dora: User) -> None:
 
     fail_stuck_orders()
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.FAILED
+    assert Order.objects.get(pk=order.pk).status == Status.FAILED
     assert credit_balance(dora) == 1  # refunded

@@ -27,8 +27,9 @@ from tests.training.conftest import (
     small_face_image,
     two_people_image,
 )
-from training import quality
-from training.dataset import PhotoSetRefused, prepare_photo_set
+from training.photos import quality
+from training.photos.photo_sets import prepare_photo_set
+from training.photos.problems import PhotoSetRefused
 
 Upload = Callable[..., UploadedFile]
 

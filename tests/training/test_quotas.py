@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from tests.conftest import REDIS_URL, make_user, run_twice_at_once
 from tests.training.conftest import face_jpeg
-from training.models import Headshot, HeadshotModel, Prediction, Status
+from training.models import Headshot, Order, Prediction, Status
 from training.orders import OrderRefused, order_create
 from training.packages import PROFESSIONAL
 
@@ -30,8 +30,8 @@ def selfies() -> list[SimpleUploadedFile]:
     ]
 
 
-def existing_order(user: User, status: Status, **fields: Any) -> HeadshotModel:
-    return HeadshotModel.objects.create(
+def existing_order(user: User, status: Status, **fields: Any) -> Order:
+    return Order.objects.create(
         user=user, name="Old", package="professional", subject_type="man", status=status, **fields
     )
 
@@ -58,7 +58,7 @@ def test_it_enforces_a_cooldown_between_orders(alice: User, settings: Any) -> No
         "Puedes empezar un pedido nuevo 30 minutos después del anterior. "
         "Vuelve a intentarlo dentro de 30 minutos."
     )
-    assert HeadshotModel.objects.count() == 1
+    assert Order.objects.count() == 1
     assert not default_storage.exists("training-sets")
 
 
@@ -98,7 +98,7 @@ def test_it_enforces_the_storage_quota(alice: User, settings: Any) -> None:
     message = refusal_for(alice)
 
     assert "tus 1 MB de almacenamiento (1 MB usados)" in message
-    assert HeadshotModel.objects.count() == 1
+    assert Order.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,7 +124,7 @@ def test_it_lets_only_one_of_two_simultaneous_orders_through(settings: Any) -> N
         return "created"
 
     assert run_twice_at_once(order) == ["created", "refused"]
-    assert HeadshotModel.objects.filter(user=erin).count() == 1
+    assert Order.objects.filter(user=erin).count() == 1
     zips = default_storage.listdir("training-sets")[1]
     assert len(zips) == 1  # the refused order's ZIP was removed
 
@@ -200,15 +200,15 @@ def test_it_rate_limits_cancellations_and_deletions(
     response = client.post(reverse("training:order_delete", kwargs={"order_uuid": orders[2].uuid}))
 
     assert response.status_code == 429
-    assert HeadshotModel.objects.get(pk=orders[2].pk).deleted_at is None
+    assert Order.objects.get(pk=orders[2].pk).deleted_at is None
 
 
 def order_through_the_form(client: Client) -> Any:
     return client.post(ORDER_URL, {"name": "Perfil", "subject_type": "man", "photos": selfies()})
 
 
-def only_order(user: User) -> HeadshotModel:
-    return HeadshotModel.objects.get(user=user)
+def only_order(user: User) -> Order:
+    return Order.objects.get(user=user)
 
 
 @pytest.mark.django_db
@@ -226,7 +226,7 @@ def test_it_counts_a_canceled_order_in_the_cooldown(
 
     assert again.status_code == 422
     assert "Vuelve a intentarlo dentro de 30 minutos" in again.content.decode()
-    assert HeadshotModel.objects.filter(user=alice).count() == 1
+    assert Order.objects.filter(user=alice).count() == 1
 
 
 @pytest.mark.django_db
@@ -239,7 +239,7 @@ def test_it_counts_a_deleted_order_in_the_cooldown_after_its_purge(
     order = only_order(alice)
     with django_capture_on_commit_callbacks(execute=True):  # the purge runs
         client.post(reverse("training:order_delete", kwargs={"order_uuid": order.uuid}))
-    assert not HeadshotModel.objects.filter(user=alice).exists()
+    assert not Order.objects.filter(user=alice).exists()
 
     again = order_through_the_form(client)
     client.force_login(bob)  # someone else is not held back by alice's deleted order
@@ -247,7 +247,7 @@ def test_it_counts_a_deleted_order_in_the_cooldown_after_its_purge(
 
     assert again.status_code == 422
     assert "Vuelve a intentarlo dentro de 30 minutos" in again.content.decode()
-    assert not HeadshotModel.objects.filter(user=alice).exists()
+    assert not Order.objects.filter(user=alice).exists()
     assert bobs.status_code == 302
 
 

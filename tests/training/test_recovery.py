@@ -26,8 +26,8 @@ from accounts.models import User
 from tests.conftest import PROJECT_DIR, test_database_url, wait_for
 from tests.training.ordering import emulator_state, place_order, reaches
 from training import polling
-from training.headshots import store_outputs
-from training.models import Headshot, HeadshotModel, Prediction, Status, WebhookDelivery
+from training.completion import store_outputs
+from training.models import Headshot, Order, Prediction, Status, WebhookDelivery
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -110,7 +110,7 @@ def test_it_leaves_no_partial_file_when_the_disk_fills_during_a_copy(
     image_host: Callable[[str, bytes], str],
     alice: User,
 ) -> None:
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="P", package="professional", subject_type="man",
         status=Status.GENERATING, replicate_version_id="headshots/x:v1",
     )  # fmt: skip
@@ -144,7 +144,7 @@ def test_it_leaves_no_partial_preview_when_only_the_image_fits(
     image_host: Callable[[str, bytes], str],
     alice: User,
 ) -> None:
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="P", package="professional", subject_type="man",
         status=Status.GENERATING, replicate_version_id="headshots/x:v1",
     )  # fmt: skip
@@ -239,7 +239,7 @@ def test_it_completes_an_order_whose_webhooks_are_lost_without_sync(
 def test_it_keeps_polling_while_replicate_does_not_answer_and_stops_when_the_order_is_over(
     replicate: Any, alice: User
 ) -> None:
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="P", package="professional", subject_type="man",
         status=Status.TRAINING, replicate_training_id="t-unreachable",
     )  # fmt: skip
@@ -247,7 +247,7 @@ def test_it_keeps_polling_while_replicate_does_not_answer_and_stops_when_the_ord
 
     assert polling.order_poll(order_id=order.pk) == ([], True)
 
-    HeadshotModel.objects.filter(pk=order.pk).update(status=Status.CANCELED)
+    Order.objects.filter(pk=order.pk).update(status=Status.CANCELED)
     assert polling.order_poll(order_id=order.pk) == ([], False)
     assert polling.order_poll(order_id=order.pk + 1000) == ([], False)  # deleted meanwhile
 

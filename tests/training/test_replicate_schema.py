@@ -13,7 +13,7 @@ import pytest
 from accounts.models import User
 from tests.replicate.test_schema import check_exchange, load_spec
 from tests.training.ordering import place_order, reaches
-from training import headshots, trainings
+from training import generation, lifecycle, sync, trainings
 from training.models import Status
 from training.prompts import prompts_for
 from training.replicate import client as replicate_client
@@ -35,7 +35,7 @@ def app_exchanges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[httpx.Request, 
         gateway._client._client.event_hooks["response"].append(remember)
         return gateway
 
-    for module in (trainings, headshots):
+    for module in (trainings, generation, lifecycle, sync):
         monkeypatch.setattr(module, "client_from_settings", observed_gateway)
     return seen
 

@@ -16,8 +16,9 @@ from django.core.files.uploadedfile import UploadedFile
 
 from tests.conftest import free_port
 from tests.training.conftest import EICAR, encode, face_image, face_jpeg, leftovers, messages
-from training import scanning
-from training.dataset import PhotoSetRefused, prepare_photo_set
+from training.photos import scanning
+from training.photos.photo_sets import prepare_photo_set
+from training.photos.problems import PhotoSetRefused
 
 Upload = Callable[..., UploadedFile]
 

@@ -20,8 +20,8 @@ from accounts.credits import credit_balance
 from accounts.models import User
 from tests.conftest import make_staff, wait_for
 from tests.training.ordering import emulator_state, place_order, reaches
-from training.models import Headshot, HeadshotModel, Stage, Status
-from training.trainings import order_retry
+from training.lifecycle import order_retry
+from training.models import Headshot, Order, Stage, Status
 
 pytestmark = pytest.mark.timeout(120)
 FAILED_SUBJECT = "No hemos podido terminar tus retratos: Perfil"
@@ -32,27 +32,27 @@ READY_SUBJECT = "Tus retratos están listos: Perfil"
 def admin_client(transactional_db: None) -> Client:
     client = Client()
     client.force_login(
-        make_staff("staff@example.com", "training.view_headshotmodel", "training.retry_order")
+        make_staff("staff@example.com", "training.view_order", "training.retry_order")
     )
     return client
 
 
-def retry(admin_client: Client, order: HeadshotModel, **headers: str) -> Any:
+def retry(admin_client: Client, order: Order, **headers: str) -> Any:
     return admin_client.post(
-        "/admin/training/headshotmodel/",
+        "/admin/training/order/",
         {"action": "retry_orders", "_selected_action": [order.pk]},
         follow=True,
         headers=headers,
     )
 
 
-def failed_training(replicate: Any, dora: User, tmp_path: Path, settings: Any) -> HeadshotModel:
+def failed_training(replicate: Any, dora: User, tmp_path: Path, settings: Any) -> Order:
     """An order whose training failed on Replicate, rolled back (refund, e-mail) and done."""
     replicate.set_faults(fail_trainings=1)
     order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.FAILED)
     assert order.failure_stage == Stage.TRAINING
     wait_for(lambda: [m.subject for m in mail.outbox] == [FAILED_SUBJECT])
-    return HeadshotModel.objects.get(pk=order.pk)
+    return Order.objects.get(pk=order.pk)
 
 
 def test_it_makes_the_headshots_again_after_a_completion_failure(
@@ -98,7 +98,7 @@ def test_it_trains_a_failed_training_again_when_staff_retry_it(
     ]  # fmt: skip
     assert [m.subject for m in mail.outbox] == [FAILED_SUBJECT, READY_SUBJECT]
     assert credit_balance(dora) == 1  # the retry is free
-    wait_for(lambda: not HeadshotModel.objects.get(pk=order.pk).training_zip)  # trained: gone
+    wait_for(lambda: not Order.objects.get(pk=order.pk).training_zip)  # trained: gone
 
 
 def test_it_says_the_photos_are_gone_once_cleanup_deleted_them(
@@ -106,7 +106,7 @@ def test_it_says_the_photos_are_gone_once_cleanup_deleted_them(
 ) -> None:
     settings.TEMP_RETENTION_HOURS = 24
     order = failed_training(replicate, dora, tmp_path, settings)
-    HeadshotModel.objects.filter(pk=order.pk).update(failed_at=timezone.now() - timedelta(hours=25))
+    Order.objects.filter(pk=order.pk).update(failed_at=timezone.now() - timedelta(hours=25))
     call_command("cleanup_temp_files", verbosity=0)
     assert not default_storage.exists(str(order.training_zip.name))
 
@@ -117,7 +117,7 @@ def test_it_says_the_photos_are_gone_once_cleanup_deleted_them(
         "fallo), así que el entrenamiento no puede repetirse. Pide a la persona que haga un "
         "pedido nuevo."
     ) in response.content.decode()
-    order = HeadshotModel.objects.get(pk=order.pk)
+    order = Order.objects.get(pk=order.pk)
     assert (order.status, order.failure_stage) == (Status.FAILED, Stage.TRAINING)
     assert len(emulator_state(replicate)["trainings"]) == 1
     assert [m.subject for m in mail.outbox] == [FAILED_SUBJECT]
@@ -127,7 +127,7 @@ def test_it_does_not_train_again_past_the_retention_even_before_cleanup_ran(
     admin_client: Client, alice: User, settings: Any
 ) -> None:
     settings.TEMP_RETENTION_HOURS = 24
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="Old", package="professional", subject_type="woman",
         status=Status.FAILED, failure_stage=Stage.TRAINING,
         failed_at=timezone.now() - timedelta(hours=25),
@@ -140,11 +140,11 @@ def test_it_does_not_train_again_past_the_retention_even_before_cleanup_ran(
         "Not retried: the photos of Old are deleted (they are kept 24 hours after a failure), "
         "so the training cannot run again. Ask the person to place a new order."
     ) in response.content.decode()
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.FAILED
+    assert Order.objects.get(pk=order.pk).status == Status.FAILED
 
 
 def test_it_says_when_an_order_has_not_failed(admin_client: Client, alice: User) -> None:
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="Done", package="professional", subject_type="woman",
         status=Status.READY,
     )  # fmt: skip
@@ -153,12 +153,12 @@ def test_it_says_when_an_order_has_not_failed(admin_client: Client, alice: User)
 
     assert "No reintentados (no han fallado): Done" in response.content.decode()
     assert "1 pedido reintentado." not in response.content.decode()
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.READY
+    assert Order.objects.get(pk=order.pk).status == Status.READY
 
 
-def failed_generation(user: User) -> HeadshotModel:
+def failed_generation(user: User) -> Order:
     """A trained order that failed while generating, with one stored headshot."""
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=user, name="Perfil", package="professional", subject_type="woman",
         status=Status.FAILED, failure_stage=Stage.COMPLETION,
         replicate_version_id="headshots/perfil:abc123",
@@ -167,7 +167,7 @@ def failed_generation(user: User) -> HeadshotModel:
     return order
 
 
-def store_headshot(order: HeadshotModel, name: str) -> Headshot:
+def store_headshot(order: Order, name: str) -> Headshot:
     prediction = order.predictions.create(prompt_index=0, prompt="a portrait of ohwx")
     image = default_storage.save(f"headshots/{name}.jpg", ContentFile(b"\xff\xd8\xff"))
     return order.headshots.create(
@@ -185,7 +185,7 @@ def test_it_deletes_the_old_headshots_once_a_retry_commits(
     with django_capture_on_commit_callbacks(execute=True):
         assert order_retry(order)
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.GENERATING
+    assert Order.objects.get(pk=order.pk).status == Status.GENERATING
     assert not order.headshots.exists()
     assert not order.predictions.exists()
     assert not default_storage.exists(str(old.image.name))
@@ -196,7 +196,7 @@ def test_it_keeps_the_headshots_of_an_order_another_retry_set_going(
     alice: User, django_capture_on_commit_callbacks: Any
 ) -> None:
     order = failed_generation(alice)
-    stale = HeadshotModel.objects.get(pk=order.pk)  # a second retry, loaded before the first
+    stale = Order.objects.get(pk=order.pk)  # a second retry, loaded before the first
     with django_capture_on_commit_callbacks(execute=True):
         assert order_retry(order)
     new = store_headshot(order, "new")  # the generation the first retry started
@@ -204,6 +204,6 @@ def test_it_keeps_the_headshots_of_an_order_another_retry_set_going(
     with django_capture_on_commit_callbacks(execute=True):
         assert order_retry(stale) is None
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.GENERATING
+    assert Order.objects.get(pk=order.pk).status == Status.GENERATING
     assert list(order.headshots.all()) == [new]
     assert default_storage.exists(str(new.image.name))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from training.models import HeadshotModel, IllegalStatusMove, Stage, Status
+from training.models import IllegalStatusMove, Order, Stage, Status
 
 
-def make_order(user: User, status: Status = Status.QUEUED) -> HeadshotModel:
-    return HeadshotModel.objects.create(
+def make_order(user: User, status: Status = Status.QUEUED) -> Order:
+    return Order.objects.create(
         user=user, name="LinkedIn", package="professional", subject_type="woman", status=status
     )
 
@@ -22,7 +22,7 @@ def test_it_walks_the_happy_path_and_stamps_each_step(alice: User) -> None:
     assert order.move_to(Status.GENERATING)
     assert order.move_to(Status.READY)
 
-    stored = HeadshotModel.objects.get(pk=order.pk)
+    stored = Order.objects.get(pk=order.pk)
     assert stored.status == Status.READY
     assert stored.replicate_training_id == "t1"
     assert stored.training_started_at
@@ -36,18 +36,18 @@ def test_it_refuses_to_move_backwards(alice: User) -> None:
 
     with pytest.raises(IllegalStatusMove):
         order.move_to(Status.TRAINING)
-    assert HeadshotModel.objects.get(pk=order.pk).status == Status.GENERATING
+    assert Order.objects.get(pk=order.pk).status == Status.GENERATING
 
 
 @pytest.mark.django_db
 def test_it_lets_only_the_first_of_two_racers_through(alice: User) -> None:
     first = make_order(alice)
-    second = HeadshotModel.objects.get(pk=first.pk)  # another worker's stale copy
+    second = Order.objects.get(pk=first.pk)  # another worker's stale copy
 
     assert first.move_to(Status.TRAINING)
     assert not second.move_to(Status.TRAINING)
     assert not second.move_to(Status.CANCELED)  # the stale copy cannot cancel either
-    assert HeadshotModel.objects.get(pk=first.pk).status == Status.TRAINING
+    assert Order.objects.get(pk=first.pk).status == Status.TRAINING
 
 
 @pytest.mark.django_db
@@ -62,11 +62,11 @@ def test_it_fails_with_a_stage_and_a_message_but_never_after_ready(alice: User) 
     assert (failing.status, failing.failure_stage, failing.error_detail) == (
         Status.FAILED, Stage.TRAINING, "CUDA OOM",
     )  # fmt: skip
-    assert HeadshotModel.objects.get(pk=finished.pk).status == Status.READY
+    assert Order.objects.get(pk=finished.pk).status == Status.READY
 
 
 @pytest.mark.django_db
 def test_it_stores_orders_in_the_models_table(alice: User) -> None:
-    assert HeadshotModel._meta.db_table == "models"
+    assert Order._meta.db_table == "models"
     order = make_order(alice)
     assert order.get_absolute_url() == f"/studio/models/{order.uuid}/"

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from accounts.credits import credit_balance, credits_spend_for_order
 from accounts.models import User
-from training.models import HeadshotModel, Stage, Status, TrainingEvent
+from training.lifecycle import order_retry
+from training.models import Order, Stage, Status, TrainingEvent
 from training.packages import PROFESSIONAL
-from training.trainings import order_retry
 
 pytestmark = pytest.mark.timeout(120)
 # Each stage, the field its clock starts from, and the stage a failure there is blamed on.
@@ -30,20 +30,18 @@ STAGES = [
 VERSION = "headshots/headshots-x:" + "a" * 64
 
 
-def order_in(user: User, status: Status, **fields: Any) -> HeadshotModel:
+def order_in(user: User, status: Status, **fields: Any) -> Order:
     """An order in `status` with its credit spent and its photos stored, as the pipeline leaves
     it; `fields` (timestamps among them) are written afterwards, as `auto_now` would not let."""
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=user, name="Perfil", package=PROFESSIONAL.slug, subject_type="woman", status=status
     )
     credits_spend_for_order(user=user, cost=1, order_uuid=order.uuid)
     name = default_storage.save(f"training-sets/{order.uuid}.zip", ContentFile(b"PK\x05\x06"))
     trained = {"replicate_version_id": VERSION} if status == Status.GENERATING else {}
     running = {"replicate_training_id": "r8-stuck"} if status != Status.QUEUED else {}
-    HeadshotModel.objects.filter(pk=order.pk).update(
-        training_zip=name, **trained, **running, **fields
-    )
-    return HeadshotModel.objects.select_related("user").get(pk=order.pk)
+    Order.objects.filter(pk=order.pk).update(training_zip=name, **trained, **running, **fields)
+    return Order.objects.select_related("user").get(pk=order.pk)
 
 
 def hours_ago(hours: float) -> Any:
@@ -86,7 +84,7 @@ def test_it_leaves_an_order_alone_before_its_stage_is_stuck(
 
     sync()
 
-    assert HeadshotModel.objects.get(pk=order.pk).status == status
+    assert Order.objects.get(pk=order.pk).status == status
     assert mail.outbox == []
     assert credit_balance(dora) == 0
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.credits import credit_balance
 from accounts.models import User
-from training.models import HeadshotModel
+from training.models import Order
 from training.packages import CATALOGUE
 
 
@@ -55,7 +55,7 @@ def test_it_refuses_inactive_or_unknown_packages_even_by_url(
         assert response["Location"] == reverse("training:studio")
     page = client.get(reverse("training:studio")).content.decode()
     assert "Ese paquete no se puede pedir" in page
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_it_refuses_any_subject_but_man_or_woman(
     assert response.status_code == 422
     assert "subject_type" in response.context["form"].errors
     assert response.context["form"]["name"].value() == "LinkedIn"  # the rest is kept
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_it_refuses_bad_names(client: Client, alice: User, name: str) -> None:
 
     assert response.status_code == 422
     assert "name" in response.context["form"].errors
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_it_refuses_an_order_without_enough_credits(
 
     assert response.status_code == 422
     assert "Este pedido cuesta 2 créditos y tienes 0" in response.content.decode()
-    assert not HeadshotModel.objects.exists()
+    assert not Order.objects.exists()
     assert credit_balance(alice) == 0
     assert list((tmp_path / "media").rglob("*")) == []
 
@@ -151,7 +151,7 @@ def test_it_refuses_an_oversized_request_before_reading_it(client: Client, alice
 
 @pytest.mark.django_db
 def test_it_hides_other_peoples_orders(client: Client, alice: User, bob: User) -> None:
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=alice, name="Mine", package="professional", subject_type="woman"
     )
     client.force_login(bob)

@@ -16,8 +16,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from tests.conftest import break_storage
 from tests.training.ordering import place_order
-from training.models import HeadshotModel, Prediction, Status, TrainingEvent, WebhookDelivery
+from training.models import Order, Prediction, Status, TrainingEvent, WebhookDelivery
 from training.replicate.signatures import sign_webhook
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -27,9 +28,9 @@ VERSION = "5e2a7c1d9b3f4a6e8c0d2f4b6a8c0e2d4f6a8b0c2e4d6f8a0b2c4d6e8f0a2b4c"
 
 
 @pytest.fixture
-def order_in_training(alice: User, settings: Any) -> HeadshotModel:
+def order_in_training(alice: User, settings: Any) -> Order:
     settings.REPLICATE_WEBHOOK_SECRET = SECRET
-    return HeadshotModel.objects.create(
+    return Order.objects.create(
         user=alice,
         name="Perfil",
         package="professional",
@@ -60,14 +61,14 @@ def succeeded() -> dict[str, Any]:
 
 @pytest.mark.django_db
 def test_it_applies_a_signed_success(
-    client: Client, order_in_training: HeadshotModel, django_capture_on_commit_callbacks: Any
+    client: Client, order_in_training: Order, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks():  # keep generation from running: no emulator here
         response = deliver(client, succeeded())
 
     assert response.status_code == 200
     assert response.json() == {"outcome": "applied"}
-    order = HeadshotModel.objects.get(pk=order_in_training.pk)
+    order = Order.objects.get(pk=order_in_training.pk)
     assert order.status == Status.GENERATING
     assert order.replicate_version_id.endswith(
         ":0c6b0bd4bb3a9b5a4ae9e1bdfc35d1b9a53a2a9e8a4d0c8a5b1f0e1d2c3b4a59"
@@ -81,7 +82,7 @@ def test_it_applies_a_signed_success(
 
 @pytest.mark.django_db
 def test_it_changes_nothing_for_a_repeated_delivery(
-    client: Client, order_in_training: HeadshotModel, django_capture_on_commit_callbacks: Any
+    client: Client, order_in_training: Order, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         deliver(client, succeeded())
@@ -95,7 +96,7 @@ def test_it_changes_nothing_for_a_repeated_delivery(
 
 @pytest.mark.django_db
 def test_it_ignores_a_late_processing_after_success(
-    client: Client, order_in_training: HeadshotModel, django_capture_on_commit_callbacks: Any
+    client: Client, order_in_training: Order, django_capture_on_commit_callbacks: Any
 ) -> None:
     late = {**succeeded(), "status": "processing", "output": None, "completed_at": None}
     with django_capture_on_commit_callbacks():
@@ -103,7 +104,7 @@ def test_it_ignores_a_late_processing_after_success(
         response = deliver(client, late, webhook_id="msg_late")
 
     assert response.status_code == 200
-    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.GENERATING
+    assert Order.objects.get(pk=order_in_training.pk).status == Status.GENERATING
 
 
 @pytest.mark.django_db
@@ -118,28 +119,28 @@ def test_it_ignores_a_late_processing_after_success(
     ids=["wrong-secret", "stale", "future", "tampered-body"],
 )
 def test_it_refuses_bad_signatures_and_changes_nothing(
-    client: Client, order_in_training: HeadshotModel, overrides: dict[str, Any], status: int
+    client: Client, order_in_training: Order, overrides: dict[str, Any], status: int
 ) -> None:
     response = deliver(client, succeeded(), **overrides)
 
     assert response.status_code == status
-    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.TRAINING
+    assert Order.objects.get(pk=order_in_training.pk).status == Status.TRAINING
     assert not WebhookDelivery.objects.exists()
 
 
 @pytest.mark.django_db
 def test_it_refuses_a_request_without_signature_headers(
-    client: Client, order_in_training: HeadshotModel
+    client: Client, order_in_training: Order
 ) -> None:
     response = client.post(URL, json.dumps(succeeded()), content_type="application/json")
 
     assert response.status_code == 400
-    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.TRAINING
+    assert Order.objects.get(pk=order_in_training.pk).status == Status.TRAINING
 
 
 @pytest.mark.django_db
 def test_it_refuses_a_signed_body_that_is_not_an_object(
-    client: Client, order_in_training: HeadshotModel
+    client: Client, order_in_training: Order
 ) -> None:
     body = b"[1, 2, 3]"
     headers = sign_webhook(secret=SECRET, webhook_id="msg_x", timestamp=int(time.time()), body=body)
@@ -172,8 +173,8 @@ def test_it_finishes_an_order_whose_webhooks_never_come(
     order = place_order(dora, tmp_path / "uploads", settings)
 
     deadline = time.monotonic() + 40
-    while HeadshotModel.objects.get(pk=order.pk).status != Status.READY:
-        assert time.monotonic() < deadline, HeadshotModel.objects.get(pk=order.pk).status
+    while Order.objects.get(pk=order.pk).status != Status.READY:
+        assert time.monotonic() < deadline, Order.objects.get(pk=order.pk).status
         call_command("sync_replicate", verbosity=0)
         time.sleep(0.3)
     assert not WebhookDelivery.objects.exists()
@@ -196,7 +197,7 @@ BAD_TIMESTAMPS = ["¹²³", "9" * 5000, "-5", "1e9", "1614 265330", "", "0x10", 
 @pytest.mark.parametrize("timestamp", BAD_TIMESTAMPS, ids=range(len(BAD_TIMESTAMPS)))
 def test_it_answers_401_and_a_warning_to_a_malformed_timestamp(
     live_server: Any,
-    order_in_training: HeadshotModel,
+    order_in_training: Order,
     transactional_db: None,
     caplog: pytest.LogCaptureFixture,
     timestamp: str,
@@ -212,7 +213,7 @@ def test_it_answers_401_and_a_warning_to_a_malformed_timestamp(
     response = httpx.post(live_server.url + URL, content=body, headers=headers)
 
     assert response.status_code == 401
-    assert HeadshotModel.objects.get(pk=order_in_training.pk).status == Status.TRAINING
+    assert Order.objects.get(pk=order_in_training.pk).status == Status.TRAINING
     assert not WebhookDelivery.objects.exists()
     assert [r.levelname for r in caplog.records if r.name == "training.webhooks"] == ["WARNING"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -221,7 +222,7 @@ def test_it_answers_401_and_a_warning_to_a_malformed_timestamp(
 def waiting_prediction(user: User, settings: Any) -> Prediction:
     """A generating order's row whose create has not answered yet (no Replicate id)."""
     settings.REPLICATE_WEBHOOK_SECRET = SECRET
-    order = HeadshotModel.objects.create(
+    order = Order.objects.create(
         user=user, name="Perfil", package="professional", subject_type="woman",
         status=Status.GENERATING, replicate_version_id=f"headshots/perfil:{VERSION}",
     )  # fmt: skip
@@ -275,3 +276,27 @@ def test_it_does_not_adopt_a_prediction_without_a_creation_time(
     assert response.json() == {"outcome": "unknown"}  # the sync finds it by time later
     waiting.refresh_from_db()
     assert waiting.replicate_prediction_id == ""
+
+
+@pytest.mark.django_db
+def test_it_starts_the_generation_when_the_training_zip_cannot_be_deleted(
+    client: Client,
+    order_in_training: Order,
+    settings: Any,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Deleting the ZIP is a clean-up: a storage that fails must not take down the commit hooks,
+    or the generation that the same webhook starts is never enqueued (found with PostgreSQL
+    terminating the clean-up's connection). The ZIP stays recorded for cleanup_temp_files."""
+    Order.objects.filter(pk=order_in_training.pk).update(training_zip="training-sets/set.zip")
+    break_storage(settings, tmp_path)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = deliver(client, succeeded())
+
+    assert response.status_code == 200
+    clean_up, generation = callbacks
+    clean_up()  # logs, and raises nothing
+    assert generation.args == (order_in_training.pk,)
+    order = Order.objects.get(pk=order_in_training.pk)
+    assert (order.status, order.training_zip.name) == (Status.GENERATING, "training-sets/set.zip")

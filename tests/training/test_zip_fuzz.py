@@ -25,8 +25,9 @@ from django.test import Client
 from accounts.models import User
 from accounts.tokens import token_create
 from tests.training.conftest import face_jpeg, leftovers
-from training.dataset import PhotoSetRefused, validate_zip_file
-from training.models import HeadshotModel
+from training.models import Order
+from training.photos.photo_sets import validate_zip_file
+from training.photos.problems import PhotoSetRefused
 
 Mutation = Callable[[bytearray, random.Random], bytearray]
 INTERESTING = [0, 1, 0x7F, 0xFF, 0xFFFF, 0xFFFFFFFF, 0x7FFFFFFF, 93, 99, 12, 14]
@@ -169,7 +170,7 @@ def test_the_api_answers_mutated_zips_without_a_500_and_keeps_nothing_refused(
         assert response.status_code in (201, 422), (seed, response.content)
         statuses.append(response.status_code)
 
-    orders = HeadshotModel.objects.filter(user=alice)
+    orders = Order.objects.filter(user=alice)
     assert orders.count() == statuses.count(201)
     assert sorted(stored_names("training-sets")) == sorted(f"{order.uuid}.zip" for order in orders)
     assert stored_names(f"uploads/{alice.pk}") == []

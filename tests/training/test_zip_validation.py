@@ -34,7 +34,8 @@ from tests.training.zipfiles import (
     truncated_zip,
     unknown_method_zip,
 )
-from training.dataset import ZIP_MESSAGES, PhotoProblem, PhotoSetRefused, validate_zip_file
+from training.photos.photo_sets import validate_zip_file
+from training.photos.problems import ZIP_MESSAGES, PhotoProblem, PhotoSetRefused
 
 
 def refused_problems(path: Path) -> list[PhotoProblem]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from training import headshots, trainings
+from training import lifecycle, sync
 from training.tasks import enqueue_followups
 
 
@@ -22,9 +22,9 @@ class Command(BaseCommand):
     help = "Apply what Replicate says about quiet trainings and predictions; fail stuck orders."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        followups = trainings.sync_quiet_trainings()
-        followups += headshots.sync_quiet_predictions()
-        followups += trainings.fail_stuck_orders()
+        followups = sync.sync_quiet_trainings()
+        followups += sync.sync_quiet_predictions()
+        followups += lifecycle.fail_stuck_orders()
         enqueue_followups(followups)
         if options["verbosity"]:
             self.stdout.write(f"sync_replicate: {len(followups)} follow-up(s) enqueued.")

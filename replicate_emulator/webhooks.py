@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from training.replicate.emulator_store import EmulatorState, JobRecord, job_json, new_id
+from replicate_emulator.store import EmulatorState, JobRecord, job_json, new_id
 from training.replicate.signatures import sign_webhook
 
 logger = logging.getLogger(__name__)

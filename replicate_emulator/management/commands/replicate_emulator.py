@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from training.replicate.emulator import ReplicateEmulator
+from replicate_emulator.server import ReplicateEmulator
 
 
 class Command(BaseCommand):

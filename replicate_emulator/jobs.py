@@ -17,14 +17,14 @@ import urllib.request
 import zipfile
 from collections.abc import Callable
 
-from training.replicate import emulator_images as images
-from training.replicate.emulator_store import (
+from replicate_emulator import images
+from replicate_emulator.store import (
     EmulatorState,
     JobRecord,
     new_version_id,
     now,
 )
-from training.replicate.emulator_webhooks import WebhookSender
+from replicate_emulator.webhooks import WebhookSender
 
 TRAINING_STEPS = 1000
 LOG_UPDATES = 5

@@ -3,8 +3,8 @@
 It speaks the part of the API we use with Replicate's JSON shapes, statuses and problem
 documents, runs trainings and predictions on a shortened clock, sends real signed webhooks, and
 fails on demand (see `Faults`). It never reaches the internet: it only downloads from this
-machine. The pieces live beside it: emulator_http (sockets), emulator_routes and emulator_files
-(endpoints), emulator_jobs (the clock), emulator_webhooks (deliveries), emulator_store (state).
+machine. The pieces live beside it: http (sockets), routes and files
+(endpoints), jobs (the clock), webhooks (deliveries), store (state).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import threading
 from types import TracebackType
 from typing import Any, Self
 
-from training.replicate.emulator_faults import Faults
-from training.replicate.emulator_files import FileEndpoints
-from training.replicate.emulator_http import EmulatorServer
-from training.replicate.emulator_jobs import JobRunner
-from training.replicate.emulator_routes import ApiEndpoints
-from training.replicate.emulator_store import EmulatorConfig, EmulatorState
-from training.replicate.emulator_webhooks import WebhookSender
+from replicate_emulator.faults import Faults
+from replicate_emulator.files import FileEndpoints
+from replicate_emulator.http import EmulatorServer
+from replicate_emulator.jobs import JobRunner
+from replicate_emulator.routes import ApiEndpoints
+from replicate_emulator.store import EmulatorConfig, EmulatorState
+from replicate_emulator.webhooks import WebhookSender
 
 __all__ = ["Faults", "ReplicateEmulator", "new_webhook_secret"]
 

@@ -27,7 +27,7 @@ from django_ratelimit.exceptions import Ratelimited
 
 from accounts.models import User
 from accounts.tokens import user_for_token
-from headshots.views import retry_minutes
+from lib.ratelimits import retry_minutes
 
 logger = logging.getLogger(__name__)
 

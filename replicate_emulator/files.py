@@ -12,9 +12,9 @@ import mimetypes
 import time
 from typing import Any
 
-from training.replicate.emulator_faults import Faults, take_output_hold
-from training.replicate.emulator_http import Problem, Reply, Request, Route, route
-from training.replicate.emulator_store import (
+from replicate_emulator.faults import Faults, take_output_hold
+from replicate_emulator.http import Problem, Reply, Request, Route, route
+from replicate_emulator.store import (
     EmulatorState,
     FileRecord,
     file_json,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from training.replicate.emulator_faults import Faults, WebhookPlan
+from replicate_emulator.faults import Faults, WebhookPlan
 
 TRAINER = "ostris/flux-dev-lora-trainer"
 # The trainer version the emulator knows (Replicate's pinned one); trainings accept any id.

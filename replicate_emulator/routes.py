@@ -13,15 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from training.replicate.emulator_faults import (
+from replicate_emulator.faults import (
     CreateOutcome,
     take_create_outcome,
     take_list_hold,
 )
-from training.replicate.emulator_http import Problem, Reply, Request, Route, route
-from training.replicate.emulator_inputs import PREDICTION_INPUTS, TRAINING_INPUTS, check_input
-from training.replicate.emulator_jobs import JobRunner
-from training.replicate.emulator_store import (
+from replicate_emulator.http import Problem, Reply, Request, Route, route
+from replicate_emulator.inputs import PREDICTION_INPUTS, TRAINING_INPUTS, check_input
+from replicate_emulator.jobs import JobRunner
+from replicate_emulator.store import (
     ALL_EVENTS,
     TRAINER,
     TRAINER_VERSION,

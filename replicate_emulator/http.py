@@ -1,6 +1,6 @@
 """HTTP plumbing of the emulator: requests in, Replicate-style replies and problems out.
 
-The endpoints themselves (emulator_routes, emulator_files) are plain functions from a `Request`
+The endpoints themselves (routes, files) are plain functions from a `Request`
 to a `Reply`, so this is the only module that knows about sockets and `http.server`.
 """
 

@@ -1,6 +1,5 @@
-"""Stage "completion": one prediction per prompt with the trained model, each finished
-prediction's images copied into our storage at once (Replicate deletes them after an hour),
-and the order made ready when every prompt has its headshots.
+"""Stage "completion", first half: one prediction per prompt with the trained model, and what
+Replicate says about each (`completion.py` stores the images and finishes the order).
 
 A failed prediction is tried once more; a prompt that fails twice fails the order.
 
@@ -12,55 +11,42 @@ id, we list recent predictions and adopt that one; only when none exists is it c
 
 from __future__ import annotations
 
-import io
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_noop as _
-from PIL import Image
 
-from headshots.storage import save_whole
 from training.followups import FollowUp, Next
+from training.lifecycle import order_fail
 from training.models import (
-    Headshot,
-    HeadshotModel,
+    Order,
     Prediction,
     Stage,
     Status,
-    TrainingEvent,
 )
-from training.outputs import EXTENSIONS, OutputHostRefused, OutputRefused, download_output
 from training.prompts import prompts_for
-from training.replicate.client import (
-    PredictionInfo,
-    ReplicateAmbiguous,
-    ReplicateGateway,
-    ReplicateGatewayError,
-    client_from_settings,
-)
-from training.trainings import CREATE_ATTEMPTS, order_fail, seconds_between, with_backoff
+from training.replicate.backoff import CREATE_ATTEMPTS, with_backoff
+from training.replicate.client import ReplicateGateway, client_from_settings
+from training.replicate.errors import ReplicateAmbiguous, ReplicateGatewayError
+from training.replicate.payloads import PredictionInfo
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_SIDE = 480
+
+logger = logging.getLogger(__name__)
 # Our clock and Replicate's may disagree: a lookup reaches this far before the row was made.
 LOOKUP_MARGIN = timedelta(minutes=5)
 GENERATION_FAILED = _(
     "We could not create your headshots. Nothing was charged; please start a new order."
 )
-DOWNLOAD_FAILED = _(
-    "We could not save your headshots. Nothing was charged; please start a new order."
-)
 
 
 def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
     """Create the rows for every prompt (once), then a Replicate prediction for each pending row."""
-    order = HeadshotModel.objects.select_related("user").get(pk=order_id)
+    order = Order.objects.select_related("user").get(pk=order_id)
     if order.status != Status.GENERATING:
         return []
     for index, prompt in enumerate(
@@ -77,7 +63,7 @@ def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None)
 
 
 def submit_prediction(
-    order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
+    order: Order, prediction: Prediction, gateway: ReplicateGateway
 ) -> list[FollowUp]:
     """Claim the row (pending → starting) so no other worker submits it, then create it once."""
     if not prediction.move_to(Prediction.State.STARTING):
@@ -96,7 +82,7 @@ def submit_prediction(
 
 
 def create_prediction(
-    order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
+    order: Order, prediction: Prediction, gateway: ReplicateGateway
 ) -> PredictionInfo:
     """Create the row's prediction; after an unclear answer, look for it before creating again."""
     for _attempt in range(CREATE_ATTEMPTS):
@@ -120,7 +106,7 @@ def create_prediction(
 
 
 def find_prediction_for(
-    order: HeadshotModel, prediction: Prediction, gateway: ReplicateGateway
+    order: Order, prediction: Prediction, gateway: ReplicateGateway
 ) -> PredictionInfo | None:
     """Replicate's prediction for this row: the order's trained version, the row's prompt, made
     since the row was, and not already another row's."""
@@ -245,7 +231,7 @@ def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> lis
 
 def prediction_failed(prediction: Prediction) -> list[FollowUp]:
     """Try the prompt once more, or fail the order when it was already the second try."""
-    order = HeadshotModel.objects.select_related("user").get(pk=prediction.order_id)
+    order = Order.objects.select_related("user").get(pk=prediction.order_id)
     if prediction.attempt >= 2 or order.status != Status.GENERATING:
         return order_fail(
             order, stage=Stage.COMPLETION, error=GENERATION_FAILED, detail=prediction.error
@@ -257,162 +243,3 @@ def prediction_failed(prediction: Prediction) -> list[FollowUp]:
         defaults={"prompt": prediction.prompt},
     )
     return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
-
-
-def store_outputs(*, prediction_id: int) -> list[FollowUp]:
-    """Copy a finished prediction's images into our storage, then see if the order is done."""
-    prediction = Prediction.objects.select_related("order", "order__user").get(pk=prediction_id)
-    order = prediction.order
-    if order.status != Status.GENERATING:
-        return []
-    if not prediction.outputs_stored:
-        try:
-            for index, url in enumerate(prediction.output_urls):
-                store_output(prediction, index, url)
-        except OutputRefused as refusal:
-            if isinstance(refusal, OutputHostRefused):
-                logger.warning("order %s: output refused: %s", order.uuid, refusal)
-            return order_fail(
-                order, stage=Stage.COMPLETION, error=DOWNLOAD_FAILED, detail=str(refusal)
-            )
-        Prediction.objects.filter(pk=prediction.pk).update(outputs_stored=True)
-    return finish_if_complete(order)
-
-
-def store_output(prediction: Prediction, index: int, url: str) -> None:
-    """One image: downloaded (capped, typed), stored with a small preview, recorded once.
-
-    Each file is saved whole (`save_whole`); when anything on the way fails (a full disk), the
-    files already saved go too: no file is left that no row points to.
-    """
-    if Headshot.objects.filter(prediction=prediction, output_index=index).exists():
-        return
-    content, content_type = download_output(url)
-    folder = f"headshots/{prediction.order.uuid}"
-    stem = f"{prediction.prompt_index + 1}-{prediction.attempt}-{index + 1}"
-    image_name = f"{folder}/{stem}.{EXTENSIONS[content_type]}"
-    stored: list[str] = []
-    try:
-        stored.append(save_whole(default_storage, image_name, io.BytesIO(content)))
-        width, height, preview = make_preview(content)
-        preview_name = f"{folder}/previews/{stem}.webp"
-        stored.append(save_whole(default_storage, preview_name, io.BytesIO(preview)))
-        Headshot.objects.create(
-            order=prediction.order, prediction=prediction, output_index=index,
-            image=stored[0], preview=stored[1], content_type=content_type,
-            width=width, height=height, size_bytes=len(content),
-        )  # fmt: skip
-    except Exception:
-        for name in stored:
-            default_storage.delete(name)
-        raise
-
-
-def make_preview(content: bytes) -> tuple[int, int, bytes]:
-    """The image's size, and a small WebP for the gallery."""
-    with Image.open(io.BytesIO(content)) as image:
-        width, height = image.size
-        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "WEBP", quality=80)
-    return width, height, buffer.getvalue()
-
-
-def finish_if_complete(order: HeadshotModel) -> list[FollowUp]:
-    """Ready when every prompt's latest attempt succeeded and its images are stored."""
-    latest: dict[int, Prediction] = {}
-    for prediction in order.predictions.all():
-        latest[prediction.prompt_index] = prediction  # ordered by attempt
-    expected = len(prompts_for(package=order.package, subject_type=order.subject_type))
-    done = [
-        p for p in latest.values() if p.status == Prediction.State.SUCCEEDED and p.outputs_stored
-    ]
-    if len(done) < expected:
-        return []
-    prediction_seconds = order.predictions.aggregate(total=Sum("predict_time"))["total"] or 0.0
-    with transaction.atomic(savepoint=False):
-        total_seconds = (order.predict_time or 0.0) + prediction_seconds
-        if not order.move_to(
-            Status.READY, cost=round(total_seconds * settings.REPLICATE_PRICE_PER_SECOND, 4)
-        ):
-            return []
-        TrainingEvent.record(
-            order=order,
-            stage=Stage.COMPLETION,
-            status=TrainingEvent.Outcome.SUCCESS,
-            duration=seconds_between(order.training_finished_at, order.ready_at),
-            metadata={"headshots": order.headshots.count(), "predict_time": prediction_seconds},
-        )
-    return [FollowUp(Next.NOTIFY_READY, order.pk)]
-
-
-def sync_quiet_predictions(*, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
-    """Predictions with no news for SYNC_AFTER_MINUTES are looked up; stored outputs resumed;
-    unanswered creates adopted or made again; generations that never began begun."""
-    quiet_since = timezone.now() - timedelta(minutes=settings.SYNC_AFTER_MINUTES)
-    gateway = gateway or client_from_settings()
-    followups = recover_unanswered_creates(gateway=gateway, quiet_since=quiet_since)
-    followups += restart_empty_generations(quiet_since=quiet_since)
-    running = Prediction.objects.filter(
-        order__status=Status.GENERATING,
-        status__in=[Prediction.State.STARTING, Prediction.State.PROCESSING],
-        updated_at__lt=quiet_since,
-    ).exclude(replicate_prediction_id="")
-    for prediction in running.select_related("order"):
-        try:
-            info = gateway.get_prediction(prediction.replicate_prediction_id)
-        except Exception:  # one unreachable prediction must not stop the others
-            logger.exception("prediction %s: sync could not read it", prediction.pk)
-            continue
-        followups += apply_prediction_update(info=info, prediction=prediction) or []
-    unstored = Prediction.objects.filter(
-        order__status=Status.GENERATING,
-        status=Prediction.State.SUCCEEDED,
-        outputs_stored=False,
-        updated_at__lt=quiet_since,
-    )
-    followups += [
-        FollowUp(Next.STORE_HEADSHOTS, pk) for pk in unstored.values_list("pk", flat=True)
-    ]
-    pending = HeadshotModel.objects.filter(
-        status=Status.GENERATING,
-        predictions__status=Prediction.State.PENDING,
-        predictions__updated_at__lt=quiet_since,
-    ).distinct()
-    followups += [
-        FollowUp(Next.GENERATE_HEADSHOTS, pk) for pk in pending.values_list("pk", flat=True)
-    ]
-    return followups
-
-
-def recover_unanswered_creates(
-    *, gateway: ReplicateGateway, quiet_since: datetime
-) -> list[FollowUp]:
-    """Rows left `starting` without an id (the creating worker died or never heard back): adopt
-    what Replicate has for them, or, when it has nothing, hand them back to be created."""
-    abandoned = Prediction.objects.filter(
-        order__status=Status.GENERATING,
-        status=Prediction.State.STARTING,
-        replicate_prediction_id="",
-        updated_at__lt=quiet_since,
-    ).select_related("order")
-    followups: list[FollowUp] = []
-    for prediction in abandoned:
-        try:
-            info = find_prediction_for(prediction.order, prediction, gateway)
-        except Exception:  # one unreachable lookup must not stop the others
-            logger.exception("prediction %s: sync could not look it up", prediction.pk)
-            continue
-        if info is not None:
-            followups += adopt_prediction(info=info, prediction=prediction, gateway=gateway)
-        elif prediction.release():
-            followups.append(FollowUp(Next.GENERATE_HEADSHOTS, prediction.order_id))
-    return followups
-
-
-def restart_empty_generations(*, quiet_since: datetime) -> list[FollowUp]:
-    """Orders generating without a single prediction row: the task that makes them died first."""
-    empty = HeadshotModel.objects.filter(
-        status=Status.GENERATING, updated_at__lt=quiet_since, predictions__isnull=True
-    )
-    return [FollowUp(Next.GENERATE_HEADSHOTS, pk) for pk in empty.values_list("pk", flat=True)]

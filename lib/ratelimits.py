@@ -3,7 +3,8 @@
 The limits are named settings, read at each request; views that name the same setting share
 one budget (cancelling and deleting, say). A refusal remembers which window it hit so that the
 429 page can say when to try again. "The address" is the visitor's as read through our trusted
-proxies (headshots/client_ip.py, django-ratelimit's RATELIMIT_IP_META_KEY), never the proxy's.
+proxies (lib/client_ip.py, django-ratelimit's RATELIMIT_IP_META_KEY), never the proxy's.
+`rate_limited` is django-ratelimit's RATELIMIT_VIEW: the 429 answer, page or JSON.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import ngettext
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.exceptions import Ratelimited
 
-from headshots.client_ip import client_ip
+from lib.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponseBase]
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def rate_limit(
@@ -53,3 +57,27 @@ def rate_limit(
         return limited
 
     return decorator
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """django-ratelimit's refusal: a 429 page (or JSON) saying when to try again."""
+    minutes = retry_minutes(request)
+    message = ngettext(
+        "You have done this too often. Please try again in %(minutes)d minute.",
+        "You have done this too often. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    if "application/json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse({"errors": {"__all__": [message]}}, status=429)
+    else:
+        response = render(request, "429.html", {"message": message}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def retry_minutes(request: HttpRequest) -> int:
+    """The window of the limit that was hit, in minutes (at least one)."""
+    rate = getattr(request, "rate_limit_period", "") or "1h"
+    unit = rate[-1]
+    count = int(rate[:-1] or 1)
+    return max(1, count * RATE_PERIODS.get(unit, 3600) // 60)

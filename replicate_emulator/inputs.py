@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from training.replicate.emulator_http import Problem
+from replicate_emulator.http import Problem
 
 
 @dataclass(frozen=True)

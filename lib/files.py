@@ -1,0 +1,29 @@
+"""Private files (a person's photos and headshots, staff previews) handed to one reader.
+
+The view has already decided who may read the file; this only chooses how the bytes travel.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
+
+
+def private_file_response(name: str, filename: str, *, download: bool) -> HttpResponseBase:
+    """S3: a redirect to a short-lived presigned URL. Local files: streamed by us."""
+    if hasattr(default_storage, "bucket_name"):
+        disposition = f'{"attachment" if download else "inline"}; filename="{filename}"'
+        url = default_storage.url(  # type: ignore[call-arg]
+            name,
+            parameters={"ResponseContentDisposition": disposition},
+            expire=settings.IMAGE_URL_TTL_SECONDS,
+        )
+        return redirect(url)
+    response = FileResponse(
+        default_storage.open(name, "rb"), as_attachment=download, filename=filename
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,209 @@
+"""The import contract: every import points down the floors of docs/architecture.md.
+
+Entry points (pages, the webhook, the API, admin, commands, signal receivers) → tasks (the queue
+boundary) → stage modules (the work) → models and adapters (`models`, the catalogue, `replicate/`,
+`accounts.credits`, `lib/`). An import may stay on its floor or go down, never up. Besides:
+no app imports the project package `headshots`; adapters (`lib/`, `training/replicate/`,
+`training/outputs.py`) import no model of `training`; the emulator is a separate app that the
+production code never imports. Every module must stand on a floor: a new one fails here until
+it is placed, so the table stays the map of the house.
+
+Lazy imports inside functions and `TYPE_CHECKING` imports count like any other.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGES = ("headshots", "lib", "accounts", "training", "replicate_emulator")
+
+ENTRY, TASKS, STAGES, MODELS = 4, 3, 2, 1
+FLOOR_NAMES = {ENTRY: "entry points", TASKS: "tasks", STAGES: "stages", MODELS: "models/adapters"}
+
+# First match wins: module name patterns (fnmatch) and their floor.
+FLOORS: list[tuple[str, int]] = [
+    ("headshots", ENTRY),
+    ("headshots.*", ENTRY),
+    ("replicate_emulator", ENTRY),
+    ("replicate_emulator.*", ENTRY),
+    ("*.management.commands.*", ENTRY),
+    ("*.management", ENTRY),
+    ("*.management.commands", ENTRY),
+    ("*.apps", ENTRY),
+    ("*.urls", ENTRY),
+    ("*.admin", ENTRY),
+    ("*.templatetags*", ENTRY),
+    ("training.views", ENTRY),
+    ("training.gallery_views", ENTRY),
+    ("training.api", ENTRY),
+    ("training.webhooks", ENTRY),
+    ("training.dashboard", ENTRY),
+    ("accounts.views", ENTRY),
+    ("accounts.admin_login", ENTRY),
+    ("accounts.adapters", ENTRY),
+    ("accounts.welcome", ENTRY),
+    ("*.tasks", TASKS),
+    ("training.models", MODELS),
+    ("training.packages", MODELS),
+    ("training.prompts", MODELS),
+    ("training.followups", MODELS),
+    ("training.links", MODELS),
+    ("training.outputs", MODELS),
+    ("training.replicate", MODELS),
+    ("training.replicate.*", MODELS),
+    ("accounts.models", MODELS),
+    ("accounts.credits", MODELS),
+    ("accounts.tokens", MODELS),
+    ("accounts.forms", MODELS),
+    ("lib", MODELS),
+    ("lib.*", MODELS),
+    ("accounts", MODELS),
+    ("training", MODELS),
+    ("training.photos", STAGES),
+    ("training.photos.*", STAGES),
+    ("training.orders", STAGES),
+    ("training.lifecycle", STAGES),
+    ("training.trainings", STAGES),
+    ("training.generation", STAGES),
+    ("training.completion", STAGES),
+    ("training.sync", STAGES),
+    ("training.polling", STAGES),
+    ("training.notifications", STAGES),
+    ("training.metrics", STAGES),
+    ("training.quotas", STAGES),
+    ("training.cleanup", STAGES),
+    ("training.feedback", STAGES),
+    ("training.forms", STAGES),
+    ("training.openapi", STAGES),
+    ("training.local_uploads", STAGES),
+    ("training.zip_uploads", STAGES),
+    ("training.replicate_setup", STAGES),
+]
+ADAPTERS = ("lib", "lib.*", "training.replicate", "training.replicate.*", "training.outputs")
+
+
+@dataclass(frozen=True)
+class Violation:
+    module: str
+    line: int
+    imported: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.line} imports {self.imported}: {self.why}"
+
+
+def matches(module: str, patterns: tuple[str, ...] | list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(module, pattern) for pattern in patterns)
+
+
+def floor_of(module: str) -> int | None:
+    return next((floor for pattern, floor in FLOORS if fnmatch.fnmatchcase(module, pattern)), None)
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules(root: Path) -> dict[str, Path]:
+    """Every module of our packages, migrations left out (they are frozen history)."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                found[module_name(root, path)] = path
+    return found
+
+
+def imported_modules(tree: ast.AST, known: set[str]) -> list[tuple[int, str]]:
+    """(line, module) for every import of one of our modules; `from a import b` names `a.b`
+    when `b` is a module itself."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.append((node.lineno, submodule if submodule in known else node.module))
+    return [(line, name) for line, name in found if name.split(".")[0] in PACKAGES]
+
+
+def violations(root: Path) -> list[Violation]:
+    modules = project_modules(root)
+    known = set(modules)
+    found: list[Violation] = []
+    for module, path in modules.items():
+        floor = floor_of(module)
+        if floor is None:
+            found.append(Violation(module, 1, "-", "stands on no floor: add it to FLOORS"))
+            continue
+        for line, imported in imported_modules(ast.parse(path.read_text()), known):
+            found += judge(module, floor, line, imported)
+    return found
+
+
+def judge(module: str, floor: int, line: int, imported: str) -> list[Violation]:
+    top = imported.split(".")[0]
+    if top == "headshots" and module.split(".")[0] != "headshots":
+        return [Violation(module, line, imported, "no app imports the project package")]
+    if top == "replicate_emulator" and module.split(".")[0] != "replicate_emulator":
+        return [Violation(module, line, imported, "production code never imports the emulator")]
+    if (
+        matches(module, ADAPTERS)
+        and imported.startswith("training.")
+        and not matches(imported, ADAPTERS)
+    ):
+        return [Violation(module, line, imported, "an adapter imports no model or stage")]
+    target = floor_of(imported)
+    if target is not None and target > floor:
+        why = f"points up, from {FLOOR_NAMES[floor]} to {FLOOR_NAMES[target]}"
+        return [Violation(module, line, imported, why)]
+    return []
+
+
+def test_every_import_points_down_the_floors() -> None:
+    found = violations(PROJECT_DIR)
+    assert not found, "\n".join(str(violation) for violation in found)
+
+
+def test_every_module_stands_on_a_floor() -> None:
+    assert all(floor_of(module) is not None for module in project_modules(PROJECT_DIR))
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "why"),
+    [
+        ("training/models.py", "from training import tasks\n", "points up"),
+        ("training/lifecycle.py", "def f():\n    from training.views import x\n", "points up"),
+        ("training/tasks.py", "from training.webhooks import handle\n", "points up"),
+        ("accounts/credits.py", "from headshots.settings import X\n", "project package"),
+        ("training/replicate/client.py", "from training.models import Order\n", "adapter"),
+        ("lib/storage.py", "from training import lifecycle\n", "adapter"),
+        ("training/orders.py", "import replicate_emulator.server\n", "emulator"),
+        ("training/new_room.py", "\n", "no floor"),
+    ],
+)
+def test_the_contract_refuses_a_wrong_import(
+    tmp_path: Path, path: str, source: str, why: str
+) -> None:
+    """The checker run on a copy of the house with one wrong import added: it names it."""
+    for module, original in project_modules(PROJECT_DIR).items():
+        copy = tmp_path / original.relative_to(PROJECT_DIR)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(original.read_text())
+        del module
+    target = tmp_path / path
+    target.write_text(target.read_text() + source if target.exists() else source)
+    found = violations(tmp_path)
+    assert [str(v) for v in found if why in v.why], found
+    assert all(v.module == module_name(tmp_path, target) for v in found)
