@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.config import Config
 from django.utils.csp import CSP
 
 from headshots.environment import (
@@ -183,6 +182,8 @@ _default_storage: dict[str, object] = {
     "OPTIONS": {"location": MEDIA_ROOT},
 }
 if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config  # 0.1 s of imports that local storage never needs
+
     _addressing_style = read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual"))
     _default_storage = {
         "BACKEND": "lib.storage.PublicLinkS3Storage",

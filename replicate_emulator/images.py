@@ -6,6 +6,7 @@ and format asked for, so the code that copies and previews outputs is exercised 
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 
@@ -40,6 +41,7 @@ def image_size(aspect_ratio: str, megapixels: str) -> tuple[int, int]:
     return _multiple_of_16(width), _multiple_of_16(height)
 
 
+@functools.lru_cache(maxsize=64)  # the same prompt, size and format give the same image
 def make_image(*, prompt: str, index: int, size: tuple[int, int], output_format: str) -> bytes:
     """Encode one marked image; `index` tints it so outputs of one prediction differ."""
     ramp = Image.linear_gradient("L")

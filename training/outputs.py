@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from lib.tls import tls_context
+
 MAX_OUTPUT_BYTES = 20 * 1024 * 1024
 DOWNLOAD_ATTEMPTS = 3
 MAX_REDIRECTS = 3
@@ -78,7 +80,9 @@ def fetch_image(url: str) -> tuple[bytes, str]:
     for _hop in range(MAX_REDIRECTS + 1):
         if not output_url_allowed(url):
             raise OutputHostRefused(f"not a Replicate delivery URL: {url[:120]}")
-        with httpx.stream("GET", url, timeout=TIMEOUT, follow_redirects=False) as response:
+        with httpx.stream(
+            "GET", url, timeout=TIMEOUT, follow_redirects=False, verify=tls_context()
+        ) as response:
             if response.is_redirect:
                 url = str(response.url.join(response.headers.get("location", "")))
                 continue

@@ -6,6 +6,7 @@ needs cleaning up (uploads' temporary files, a running clamd).
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 import struct
@@ -44,7 +45,8 @@ def astronaut() -> Image.Image:
 
 
 @cache
-def _enlarged() -> Image.Image:
+@functools.cache
+def _enlarged() -> Image.Image:  # crops and mirrors make new images: never changed
     return astronaut().resize((1024, 1024), Image.Resampling.LANCZOS)
 
 
@@ -78,7 +80,14 @@ def encode(image: Image.Image, fmt: str = "JPEG", **options: Any) -> bytes:
 
 
 def face_jpeg(variant: int = 0, **options: Any) -> bytes:
-    return encode(face_image(variant, long_side=options.pop("long_side", None)), **options)
+    long_side = options.pop("long_side", None)
+    return _face_jpeg(variant, long_side, tuple(sorted(options.items())))
+
+
+@functools.cache
+def _face_jpeg(variant: int, long_side: int | None, options: tuple[tuple[str, Any], ...]) -> bytes:
+    """Made once per process: most order tests upload the same four photos."""
+    return encode(face_image(variant, long_side=long_side), **dict(options))
 
 
 def blurred(image: Image.Image, sigma_at_640: float) -> Image.Image:

@@ -14,13 +14,10 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from urllib.parse import urlencode
 
 import httpx
-import replicate
-from replicate.client import RetryTransport
-from replicate.exceptions import ReplicateError
 
 from training.replicate.errors import (
     ReplicateAmbiguous,
@@ -37,6 +34,9 @@ from training.replicate.payloads import (
     parse_training,
 )
 from training.replicate.transport import DEFAULT_API_ROOT, BoundedTimeouts, api_root
+
+if TYPE_CHECKING:
+    import replicate
 
 # The longest silence we wait for on any one request (connecting, sending, each read).
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -65,8 +65,11 @@ class ReplicateGateway:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._last = threading.local()
+        import replicate  # here: 0.35 s of CPU that most processes (a page, a cron job) never need
+        from replicate.client import RetryTransport
+
         bounds = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS))
-        self._client = replicate.Client(
+        self._client: replicate.Client = replicate.Client(
             api_token=api_token,
             base_url=api_root(base_url),
             timeout=bounds,
@@ -196,6 +199,8 @@ class ReplicateGateway:
     def _raw_get(self, url: str) -> httpx.Response:
         response = self._http.get(url)
         if response.status_code >= 400:  # what the official client raises for the same answer
+            from replicate.exceptions import ReplicateError
+
             raise ReplicateError.from_response(response)
         return response
 
@@ -282,6 +287,8 @@ class ReplicateGateway:
 
     def _call[T](self, action: Callable[[], T], *, creates: bool = False) -> T:
         """Run one client call and translate its failure into our exceptions."""
+        from replicate.exceptions import ReplicateError  # loaded with the client already
+
         self._last.response = None
         try:
             return action()

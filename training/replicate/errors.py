@@ -11,10 +11,12 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from replicate.exceptions import ReplicateError
+
+if TYPE_CHECKING:
+    from replicate.exceptions import ReplicateError
 
 _THROTTLE_DETAIL = re.compile(r"available in ([0-9]{1,9}(?:\.[0-9]{1,9})?) second")
 _SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from lib.tls import tls_context
 from training.replicate.errors import retry_after
 
 # The longest the official client sleeps between its own retries of a GET.
@@ -34,7 +35,7 @@ class BoundedTimeouts(httpx.HTTPTransport):
     """
 
     def __init__(self, timeout: httpx.Timeout) -> None:
-        super().__init__()
+        super().__init__(verify=tls_context())
         self._bounds = timeout.as_dict()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
