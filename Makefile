@@ -13,8 +13,8 @@ PYTHON ?= $(firstword $(shell command -v python3.13 2>/dev/null) \
 	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Branch coverage `make test` must reach (percent): measured 90.8 % (2026-12), less ~1 point.
-COVERAGE_FLOOR := 89
+# Branch coverage `make test` must reach (percent): measured 91 % after the layout move (2026-12).
+COVERAGE_FLOOR := 90
 # pytest processes (pytest-xdist): most tests wait on servers and workers, so 3 beat 2 on 2 cores.
 TEST_WORKERS ?= 3
 
@@ -52,6 +52,7 @@ prerequisites:
 ## and fails under COVERAGE_FLOOR; its ten slowest tests are listed, to keep the run short.
 test: prerequisites $(VENV)/.dev-installed
 	export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/headshots}
+	export PYTHONDONTWRITEBYTECODE=  # every process of the run reuses compiled modules
 	echo "Testing with DATABASE_URL=$$DATABASE_URL"
 	$(PY) manage.py compile_translations
 	$(PY) manage.py collectstatic --noinput --verbosity 0

@@ -24,7 +24,6 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.signals import setting_changed
 from django.db import connection
 from django.dispatch import receiver
-from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def probe_cache() -> None:
 def probe_storage() -> None:
     """Read, never write: the bucket answers a HEAD, or the media folder exists and is writable."""
     storage: Any = default_storage
-    if isinstance(storage, S3Storage):
+    if getattr(storage, "bucket_name", None):  # S3 (boto3 is imported only where it is used)
         storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
     elif isinstance(storage, FileSystemStorage):
         folder = Path(storage.location)

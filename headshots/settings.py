@@ -186,7 +186,7 @@ if AWS_STORAGE_BUCKET_NAME:
 
     _addressing_style = read_choice("AWS_S3_ADDRESSING_STYLE", "path", ("path", "virtual"))
     _default_storage = {
-        "BACKEND": "lib.storage.PublicLinkS3Storage",
+        "BACKEND": "lib.s3.PublicLinkS3Storage",
         "OPTIONS": {
             "public_endpoint_url": read_optional("AWS_S3_PUBLIC_ENDPOINT_URL"),
             "bucket_name": AWS_STORAGE_BUCKET_NAME,

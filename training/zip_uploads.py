@@ -41,7 +41,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from lib.storage import presigned_put_url
 from lib.uploads import upload_temp_folder
 
 logger = logging.getLogger(__name__)
@@ -120,6 +119,8 @@ def upload_slot_create(*, user: User) -> UploadSlot:
     upload_slot_reserve(user_id=user.pk, upload_id=upload_id)
     name = upload_name(user_id=user.pk, upload_id=upload_id)
     if uses_s3():
+        from lib.s3 import presigned_put_url  # boto3 only where S3 is configured
+
         upload_url = presigned_put_url(
             default_storage,
             name,

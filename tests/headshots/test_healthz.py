@@ -163,7 +163,7 @@ def test_it_signs_image_links_for_the_public_s3_address(
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "lib.storage.PublicLinkS3Storage",
+            "BACKEND": "lib.s3.PublicLinkS3Storage",
             "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "public_endpoint_url": public},
         },
     }

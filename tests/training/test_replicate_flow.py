@@ -40,6 +40,7 @@ def test_it_trains_generates_stores_and_emails_once(
         assert str(headshot.image.name).startswith(f"headshots/{order.uuid}/")
         assert default_storage.exists(str(headshot.image.name))
         assert default_storage.exists(str(headshot.preview.name))
+    wait_for(replicate.webhooks_idle)  # the e-mail goes out after the order turns ready
     assert [message.subject for message in mail.outbox] == ["Tus retratos están listos: Perfil"]
     assert f"/studio/models/{order.uuid}/" in mail.outbox[0].body
     assert credit_balance(dora) == 0

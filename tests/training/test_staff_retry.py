@@ -67,6 +67,7 @@ def test_it_makes_the_headshots_again_after_a_completion_failure(
     assert "1 pedido reintentado." in response.content.decode()
     order = reaches(order, Status.READY)
     assert order.headshots.count() == 4
+    wait_for(replicate.webhooks_idle)  # the e-mail goes out after the order turns ready
     assert [m.subject for m in mail.outbox][-1] == READY_SUBJECT
 
 
@@ -96,6 +97,7 @@ def test_it_trains_a_failed_training_again_when_staff_retry_it(
     assert [t["status"] for t in emulator_state(replicate)["trainings"]] == [
         "failed", "succeeded"
     ]  # fmt: skip
+    wait_for(replicate.webhooks_idle)
     assert [m.subject for m in mail.outbox] == [FAILED_SUBJECT, READY_SUBJECT]
     assert credit_balance(dora) == 1  # the retry is free
     wait_for(lambda: not Order.objects.get(pk=order.pk).training_zip)  # trained: gone

@@ -1,11 +1,7 @@
-"""Our thin layer over the official `replicate` client: the only module that imports it.
-
-It returns our dataclasses (`payloads.py`) instead of the client's pydantic objects and turns
-every failure into one of four exceptions (`errors.py`). The official client never retries a
-POST, and neither does this module: retry policy is the caller's (`backoff.py`). Every request has
-a bounded timeout (`transport.py`). Only the client's public API is used; the GETs whose raw JSON
-we need go over a plain httpx client with the same token, timeouts and errors (`_get_json`).
-"""
+"""Our thin layer over the official `replicate` client, the only module that imports it: our
+dataclasses out (`payloads.py`), four exceptions (`errors.py`), bounded waits (`transport.py`), no
+retry of a POST (the caller's policy: `backoff.py`). Only its public API is used; the GETs whose
+raw JSON we need go over plain httpx with the same token, timeouts and errors (`_get_json`)."""
 
 from __future__ import annotations
 
@@ -38,8 +34,7 @@ from training.replicate.transport import DEFAULT_API_ROOT, BoundedTimeouts, api_
 if TYPE_CHECKING:
     import replicate
 
-# The longest silence we wait for on any one request (connecting, sending, each read).
-DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_TIMEOUT_SECONDS = 30.0  # the longest silence of any one request (connect, send, read)
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
