@@ -1,4 +1,4 @@
-"""The order form: a name, man or woman, and the photos (their real checks are in dataset.py)."""
+"""The order form: a name, man or woman, and the photos (their real checks are in photos/)."""
 
 from __future__ import annotations
 

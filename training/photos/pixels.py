@@ -1,7 +1,7 @@
 """The pixels of an accepted upload: upright, sRGB, RGB, training size, no metadata left.
 
-An adapter with no Django in it, like `quality.py`: `dataset.py` opens the upload with its
-limits and refusals, then hands the opened Pillow image here.
+`cleaning.py` opens the upload with its limits and refusals, then hands the opened Pillow image
+here. OpenCV is imported when first needed (`opencv`), with its thread count set.
 
 The order of the steps is chosen for speed without changing the result:
 
@@ -21,9 +21,9 @@ import logging
 import os
 import warnings
 from functools import cache
+from types import ModuleType
 
-import cv2
-import numpy as np
+from django.conf import settings
 from PIL import ExifTags, Image, ImageCms, ImageFile
 from pillow_heif import register_heif_opener
 
@@ -37,21 +37,33 @@ MAX_PIXELS = 50_000_000
 
 
 def configure_image_libraries(*, photo_workers: int) -> None:
-    """Set Pillow and OpenCV up for untrusted photos, once per process (TrainingConfig.ready).
+    """Set Pillow up for untrusted photos, once per process (TrainingConfig.ready).
 
     These are process-wide settings, so they are made when the app starts rather than as a
-    side effect of whichever module happens to be imported first.
+    side effect of whichever module happens to be imported first. OpenCV is set up by `opencv`
+    when a photo first needs it.
     """
     register_heif_opener()  # HEIC photos from phones
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     # Between 50 and 100 MP Pillow only warns; the filter makes that warning an error too.
-    # `dataset._check_dimensions` refuses such images from their header anyway (fast).
+    # `cleaning._check_dimensions` refuses such images from their header anyway (fast).
     warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
     # A truncated photo must be refused, not half-grey: never let Pillow fill in missing data.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
-    # Photos are cleaned PHOTO_WORKERS at a time, which already keeps the cores busy: OpenCV's
-    # own threads (face detection, resize) on top of that only contend for them.
-    cv2.setNumThreads(max(1, (os.process_cpu_count() or 1) // photo_workers))
+
+
+@cache
+def opencv() -> ModuleType:
+    """OpenCV (and numpy under it), imported when a photo first needs it: a third of a second
+    of CPU that most processes (a page, a cron command, a webhook) never need.
+
+    Photos are cleaned PHOTO_WORKERS at a time, which already keeps the cores busy: OpenCV's
+    own threads (face detection, resize) on top of that only contend for them.
+    """
+    import cv2
+
+    cv2.setNumThreads(max(1, (os.process_cpu_count() or 1) // settings.PHOTO_WORKERS))
+    return cv2
 
 
 # What ImageOps.exif_transpose does for each EXIF orientation; 1 (or none, or junk) is upright.
@@ -121,6 +133,9 @@ def _shrunk(image: Image.Image, side: int) -> Image.Image:
     size = fit(image.size, side)
     if size == image.size:
         return image
+    cv2 = opencv()
+    import numpy as np  # loaded with OpenCV
+
     return Image.fromarray(cv2.resize(np.asarray(image), size, interpolation=cv2.INTER_AREA))
 
 

@@ -1,6 +1,6 @@
 """Photo quality: one face, big enough, sharp, not a copy of another photo of the set.
 
-An adapter with no Django in it: it measures a Pillow image and returns numbers; `dataset.py`
+It measures a Pillow image and returns numbers; `cleaning.py`
 turns them into refusals and warnings a person reads. The thresholds live here, beside the
 measurements they interpret, and are calibrated by `tests/training/test_quality.py` on real
 photos (skimage's astronaut) against Gaussian-blurred, shrunken and duplicated versions of them.
@@ -12,10 +12,15 @@ import contextlib
 import queue
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
 from PIL import Image
+
+from training.photos.pixels import opencv
+
+if TYPE_CHECKING:
+    import cv2
+    import numpy as np
 
 # Face detection is run on a small copy: a Haar cascade's cost grows with the pixel count, and a
 # face large enough to train on is still dozens of pixels wide at this size.
@@ -62,6 +67,8 @@ def assess(image: Image.Image) -> PhotoQuality:
     sharpness copy from the photo, the detection copy from the sharpness copy, and the
     fingerprint's 9x8 thumbnail from the detection copy.
     """
+    import numpy as np  # loaded on first use, as OpenCV is (pixels.opencv)
+
     gray = image if image.mode == "L" else image.convert("L")
     for_sharpness = _shrunk(gray, SHARPNESS_SIDE)
     for_faces = _shrunk(for_sharpness, DETECTION_SIDE)
@@ -95,7 +102,8 @@ def _cascade() -> Iterator[cv2.CascadeClassifier]:
 
 
 def _load_cascade() -> cv2.CascadeClassifier:
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
+    cv2 = opencv()
+    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
         raise RuntimeError(f"OpenCV could not load its face cascade from {path}")
@@ -130,6 +138,7 @@ def _faces(small: np.ndarray) -> tuple[int, float]:
 
 def _sharpness(small: np.ndarray) -> float:
     """Variance of the Laplacian: edges make it large, blur flattens it."""
+    cv2 = opencv()
     return float(cv2.Laplacian(small, cv2.CV_64F).var())
 
 
@@ -137,6 +146,8 @@ def fingerprint(image: Image.Image) -> int:
     """Difference hash: one bit per neighbouring pixel pair of a 9x8 grayscale thumbnail."""
     gray = image if image.mode == "L" else image.convert("L")
     thumb = gray.resize((9, 8), Image.Resampling.BILINEAR)
+    import numpy as np
+
     pixels = np.asarray(thumb, dtype=np.int16)
     bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
     return int(np.packbits(bits).view(">u8")[0])
