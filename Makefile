@@ -54,13 +54,21 @@ test: prerequisites $(VENV)/.dev-installed
 	export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/headshots}
 	export PYTHONDONTWRITEBYTECODE=  # every process of the run reuses compiled modules
 	echo "Testing with DATABASE_URL=$$DATABASE_URL"
+	# ruff and mypy run beside the rest (a core for a few seconds); their verdict comes at the end.
+	lint_log=$$(mktemp)
+	( $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy . ) \
+		> "$$lint_log" 2>&1 &
+	lint=$$!
 	$(PY) manage.py compile_translations
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy .
+	status=0
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal --durations=10 --cov --cov-report=term-missing:skip-covered \
-		--cov-fail-under=$(COVERAGE_FLOOR)
+		--cov-fail-under=$(COVERAGE_FLOOR) || status=$$?
+	lint_status=0
+	wait $$lint || lint_status=$$?
+	cat "$$lint_log"; rm -f "$$lint_log"
+	if [ $$lint_status -ne 0 ]; then echo "ruff or mypy failed (above)"; exit $$lint_status; fi
+	exit $$status
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test.sqlite3 .coverage .coverage.*
