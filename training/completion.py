@@ -15,9 +15,9 @@ from django.db.models import Sum
 from django.utils.translation import gettext_noop as _
 from PIL import Image
 
-from lib.storage import save_whole
+from lib.storage import delete_quietly, save_whole
 from training.followups import FollowUp, Next
-from training.lifecycle import delete_quietly, order_fail, seconds_between
+from training.lifecycle import order_fail, seconds_between
 from training.models import (
     Headshot,
     Order,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 
 from accounts.credits import credits_refund_order
+from lib.storage import delete_quietly
 from training.followups import FollowUp, Next
 from training.models import (
     PREDICTION_FINAL_STATES,
@@ -50,22 +51,6 @@ def delete_training_set(order: Order, gateway: ReplicateGateway | None = None) -
     if order.training_zip and delete_quietly(str(order.training_zip.name)):
         Order.objects.filter(pk=order.pk).update(training_zip="")
     delete_uploaded_copy(order, gateway)
-
-
-def delete_quietly(name: str) -> bool:
-    """Delete one stored file, best effort; whether it is gone.
-
-    A clean-up must never stop what follows it: the next stage's task (a commit hook that raised
-    once dropped the generation enqueued after it), the rollback's e-mail. A file left behind by
-    a storage that is down is found by `cleanup_temp_files` (a ZIP still recorded on a finished
-    order, an image no row points to).
-    """
-    try:
-        default_storage.delete(name)
-    except Exception:  # any backend, any failure: cleanup_temp_files tries again
-        logger.exception("could not delete %s; cleanup_temp_files will", name)
-        return False
-    return True
 
 
 def delete_uploaded_copy(order: Order, gateway: ReplicateGateway | None = None) -> None:

@@ -69,7 +69,7 @@ def local_upload_store(*, name: str, read: Callable[[int], bytes], length: int) 
         copy.seek(0)
         saved = save_quietly(name, copy)
     if saved != name:  # never expected (exists() was checked); never leave a stray copy
-        default_storage.delete(saved)
+        upload_delete(saved)
         raise UploadExists
     return copied
 

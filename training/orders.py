@@ -25,9 +25,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.credits import NotEnoughCredits, credit_balance, credits_spend_for_order
 from accounts.models import User
+from lib.storage import delete_quietly
 from training import zip_uploads
 from training.followups import FollowUp, Next
-from training.lifecycle import cancel_remote_jobs, delete_quietly, order_cancel, try_quietly
+from training.lifecycle import cancel_remote_jobs, order_cancel, try_quietly
 from training.models import Order, Stage, Status, TrainingEvent
 from training.packages import Package
 from training.photos import photo_sets

@@ -41,6 +41,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from lib.storage import delete_quietly
 from lib.uploads import upload_temp_folder
 
 logger = logging.getLogger(__name__)
@@ -275,7 +276,5 @@ def upload_copied(name: str) -> Iterator[Path]:
 
 
 def upload_delete(name: str) -> None:
-    try:
-        default_storage.delete(name)
-    except Exception:  # the storage may be down; cleanup_temp_files retries later
-        logger.exception("could not delete the upload %s; cleanup_temp_files will retry", name)
+    """The upload is done with (used, refused or stray); best effort, as every clean-up."""
+    delete_quietly(name)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.files.storage import Storage, default_storage
 
-from lib.storage import save_whole
+from lib.storage import delete_quietly, save_whole
 from training.photos.problems import MB, ZIP_TOO_BIG, PhotoSetRefused, TrainingSetNotStored, refusal
 
 if TYPE_CHECKING:
@@ -100,16 +100,8 @@ def _store(path: Path, *, storage: Storage, name: str) -> None:
     except TrainingSetNotStored:
         raise
     except Exception as error:  # any storage backend, any failure: clean up, then say so
-        _delete_quietly(storage, name)
+        delete_quietly(name, storage)
         raise TrainingSetNotStored(f"Could not store {name}: {error}") from error
     if saved != name:  # the storage renamed it: the order would point at nothing
-        _delete_quietly(storage, saved)
+        delete_quietly(saved, storage)
         raise TrainingSetNotStored(f"The storage saved {name} as {saved}")
-
-
-def _delete_quietly(storage: Storage, name: str) -> None:
-    """Remove what a failed save may have left; a storage that is down may refuse this too."""
-    try:
-        storage.delete(name)
-    except Exception:
-        logger.exception("Could not delete %s after a failed save; remove it by hand", name)
