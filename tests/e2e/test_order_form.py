@@ -61,9 +61,11 @@ def test_it_orders_headshots_through_the_form(
     # The page follows the order through the emulator, by itself, up to the gallery.
     expect(page.locator("#order-live .gallery img")).to_have_count(4, timeout=30_000)
     expect(page.locator("#order-live")).to_contain_text("Tus 4 retratos están listos")
-    loaded = page.eval_on_selector_all(
-        "#order-live .gallery img", "images => images.every(image => image.naturalWidth > 0)"
+    # Each image arrives on its own request after the gallery appears: wait for all of them.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#order-live .gallery img')]"
+        ".every(image => image.complete && image.naturalWidth > 0)",
+        timeout=15_000,
     )
-    assert loaded
     assert Order.objects.get(pk=order.pk).status == Status.READY
     context.close()
