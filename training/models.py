@@ -108,6 +108,9 @@ class Order(models.Model):
     cost = models.DecimalField(
         _("Replicate cost (USD)"), max_digits=10, decimal_places=4, default=0
     )
+    # One 128-number dlib face descriptor per accepted photo, kept after the photos are deleted
+    # so the results can still be scored against the person (training/likeness.py).
+    face_embeddings = models.JSONField(_("face descriptors"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -228,6 +231,9 @@ class Prediction(models.Model):
     prompt_index = models.PositiveSmallIntegerField()
     attempt = models.PositiveSmallIntegerField(default=1)
     prompt = models.TextField()
+    style = models.CharField(_("style"), max_length=32, blank=True)
+    # A prediction added because too few of a style's headshots looked like the person.
+    is_top_up = models.BooleanField(_("top-up"), default=False)
     replicate_prediction_id = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     output_urls = models.JSONField(default=list, blank=True)
@@ -296,6 +302,15 @@ class Headshot(models.Model):
     height = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveIntegerField(default=0)
     is_favourite = models.BooleanField(_("favourite"), default=False)
+    # The print-ready JPEG made from `image` (the lossless original Replicate produced).
+    jpeg = models.FileField(max_length=255, blank=True)
+    # The likeness check (training/likeness.py): faces found, distance to the person (lower is
+    # closer; None until scored or when there is no single face), the face's box in `image`
+    # pixels [left, top, right, bottom], and whether it is kept from the person (staff see it).
+    face_count = models.PositiveSmallIntegerField(_("faces"), null=True, blank=True)
+    likeness = models.FloatField(_("likeness distance"), null=True, blank=True)
+    face_box = models.JSONField(default=list, blank=True)
+    hidden = models.BooleanField(_("hidden from the person"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
