@@ -73,6 +73,8 @@ FLOORS: list[tuple[str, int]] = [
     ("training.trainings", STAGES),
     ("training.generation", STAGES),
     ("training.completion", STAGES),
+    ("training.likeness", STAGES),
+    ("training.likeness_figures", STAGES),
     ("training.sync", STAGES),
     ("training.polling", STAGES),
     ("training.notifications", STAGES),

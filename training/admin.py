@@ -101,7 +101,8 @@ class RatingInline(ReadOnlyInline):
 class HeadshotInline(ReadOnlyInline):
     model = Headshot
     readonly_fields = (
-        "thumbnail", "prompt", "output_index", "width", "height", "size_bytes", "is_favourite",
+        "thumbnail", "prompt", "output_index", "face_count", "likeness", "hidden", "width",
+        "height", "size_bytes", "is_favourite",
     )  # fmt: skip
     fields = readonly_fields
 

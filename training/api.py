@@ -237,7 +237,7 @@ def order_body(order: Order) -> dict[str, object]:
         "type": order.subject_type,
         "package": order.package,
         "error": _(order.error) if order.error else "",
-        "headshots": order.headshots.count(),
+        "headshots": order.headshots.shown().count(),
         "createdAt": order.created_at.isoformat(),
     }
 

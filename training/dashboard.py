@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from training.feedback import rating_figures
+from training.likeness_figures import likeness_figures
 from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, window_figures
 
 
@@ -20,7 +21,7 @@ from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, 
 @permission_required("training.view_order", raise_exception=True)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The figures of the last 7 and 30 days, and the people's ratings.
+    """The figures of the last 7 and 30 days, the likeness check's, and the people's ratings.
 
     Orders, their people and their ratings, so only for staff who may view orders.
     """
@@ -29,6 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "temporary_bytes": temporary_storage_bytes(),
         "price_per_second": settings.REPLICATE_PRICE_PER_SECOND,
         "ratings": rating_figures(),
+        "likeness": likeness_figures(),
     }
     return render(request, "training/dashboard.html", context)
 

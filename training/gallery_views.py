@@ -40,7 +40,7 @@ def headshot_file(
 ) -> HttpResponseBase:
     """One of the person's images: the preview, or the full headshot (as a download on request)."""
     order = get_order_for_user(request, order_uuid)
-    headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
+    headshot = get_object_or_404(Headshot.objects.shown(), pk=headshot_id, order=order)
     if variant not in ("preview", "image"):
         raise Http404
     if not link_is_valid(request.GET.get("t", ""), headshot_id=headshot.pk, variant=variant):
@@ -57,7 +57,7 @@ def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBa
     """Every headshot of the order (or, with ?only=favourites, the favourites) in one ZIP,
     streamed as it is written."""
     order = get_order_for_user(request, order_uuid)
-    headshots = order.headshots.select_related("prediction")
+    headshots = order.headshots.shown().select_related("prediction")
     favourites_only = request.GET.get("only") == "favourites"
     if favourites_only:
         headshots = headshots.filter(is_favourite=True)
@@ -80,7 +80,7 @@ def headshot_favourite(
 ) -> HttpResponseBase:
     """Mark or unmark a favourite; htmx gets the new button (and the new download link)."""
     order = get_order_for_user(request, order_uuid)
-    headshot = get_object_or_404(Headshot, pk=headshot_id, order=order)
+    headshot = get_object_or_404(Headshot.objects.shown(), pk=headshot_id, order=order)
     value = request.POST.get("favourite")
     if value not in ("0", "1"):
         return HttpResponseBadRequest(_("Say whether this headshot is a favourite (1 or 0)."))
@@ -89,7 +89,7 @@ def headshot_favourite(
         context = {
             "order": order,
             "headshot": headshot,
-            "favourite_count": order.headshots.filter(is_favourite=True).count(),
+            "favourite_count": order.headshots.shown().filter(is_favourite=True).count(),
             "swap_download_link": True,
         }
         return render(request, "training/_favourite.html", context)

@@ -289,8 +289,21 @@ PREDICTION_FINAL_STATES = frozenset(
 )
 
 
+class HeadshotQuerySet(models.QuerySet["Headshot"]):
+    def shown(self) -> HeadshotQuerySet:
+        """What the person sees: headshots that passed the likeness check, the closest first
+        (unscored ones, from orders without face analysis, after them in their usual order)."""
+        return self.filter(hidden=False).order_by(
+            models.F("likeness").asc(nulls_last=True), "prediction__prompt_index", "output_index"
+        )
+
+
 class Headshot(models.Model):
-    """A finished headshot, copied into our storage (Replicate deletes outputs after an hour)."""
+    """A finished headshot, copied into our storage (Replicate deletes outputs after an hour).
+
+    Every view the person has goes through `shown()`: a hidden headshot (another face, none,
+    several) is for staff only.
+    """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="headshots")
     prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="headshots")
@@ -312,6 +325,8 @@ class Headshot(models.Model):
     face_box = models.JSONField(default=list, blank=True)
     hidden = models.BooleanField(_("hidden from the person"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HeadshotQuerySet.as_manager()
 
     class Meta:
         ordering = ("prediction__prompt_index", "output_index")

@@ -17,7 +17,11 @@ def notify_order_ready(order: Order) -> None:
     send_templated_email(
         to=order.user.email,
         template="order-ready",
-        context={"order": order, "order_url": order_url(order), "count": order.headshots.count()},
+        context={
+            "order": order,
+            "order_url": order_url(order),
+            "count": order.headshots.shown().count(),
+        },
         language=order.user.language,
     )
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -115,7 +116,7 @@ def order_list(request: SignedInRequest) -> HttpResponse:
     orders = (
         Order.objects.filter(user=request.user, deleted_at__isnull=True)
         .order_by("-created_at")
-        .prefetch_related("headshots")
+        .prefetch_related(Prefetch("headshots", queryset=Headshot.objects.shown()))
     )
     rows = [(order, thumbnail_link(order)) for order in orders]
     return render(request, "training/order_list.html", {"rows": rows})
@@ -147,7 +148,7 @@ def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 
 def order_context(order: Order, rating_form: RatingForm | None = None) -> dict[str, object]:
     progress = trainings.training_progress(order)  # the cache only: never Replicate
-    headshots = list(order.headshots.all())
+    headshots = list(order.headshots.shown())
     return {
         "order": order,
         "package_title": package_title(order.package),
