@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
@@ -101,7 +102,7 @@ def by_week() -> list[WeekFigures]:
         WeekFigures(
             week=timezone.localtime(row["week"]).date(),
             scored=row["scored"],
-            buckets=tuple(row[name] for name in buckets),
+            buckets=tuple(cast("dict[str, int]", row)[name] for name in buckets),
         )
         for row in rows
     ]
