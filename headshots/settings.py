@@ -301,11 +301,12 @@ HEADSHOTS_PER_STYLE = read_int(
     minimum=1,
     maximum=4,
 )
-# Predictions are created by this many threads at once, never more than this many a minute
-# (Replicate allows 600 creates a minute per account; the rest is left for other apps).
+# Predictions are created by this many threads at once, never more than this many in any
+# minute (Replicate allows 600 prediction creates a minute per account; lower it when other
+# apps share the account).
 PREDICTION_CREATE_THREADS = read_int("PREDICTION_CREATE_THREADS", 4, minimum=1, maximum=16)
 PREDICTION_CREATES_PER_MINUTE = read_int(
-    "PREDICTION_CREATES_PER_MINUTE", 500, minimum=1, maximum=600
+    "PREDICTION_CREATES_PER_MINUTE", 600, minimum=60, maximum=600
 )
 HEADSHOT_ASPECT_RATIO = read_choice("HEADSHOT_ASPECT_RATIO", "1:1", ("1:1", "4:5", "3:4", "2:3"))
 HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "webp", ("webp", "jpg", "png"))
