@@ -291,7 +291,23 @@ REPLICATE_TRAINER_VERSION = read_str(
 TRAINING_STEPS = read_int("TRAINING_STEPS", 1000, minimum=3, maximum=6000)
 TRAINING_LORA_RANK = read_int("TRAINING_LORA_RANK", 16, minimum=1, maximum=128)
 TRAINING_LEARNING_RATE = read_float("TRAINING_LEARNING_RATE", 0.0004)
-HEADSHOTS_PER_PROMPT = read_int("HEADSHOTS_PER_PROMPT", 4, minimum=1, maximum=4)
+# The styles every order gets (slugs of training/styles.py; unset: all of the package's), and
+# the images of each: one prediction per style, and 4 is Replicate's most per prediction.
+# HEADSHOTS_PER_PROMPT is the name this setting had before styles; it is still read.
+ORDER_STYLES = read_list("ORDER_STYLES", [])
+HEADSHOTS_PER_STYLE = read_int(
+    "HEADSHOTS_PER_STYLE",
+    read_int("HEADSHOTS_PER_PROMPT", 4, minimum=1, maximum=4),
+    minimum=1,
+    maximum=4,
+)
+# Predictions are created by this many threads at once, never more than this many in any
+# minute (Replicate allows 600 prediction creates a minute per account; lower it when other
+# apps share the account).
+PREDICTION_CREATE_THREADS = read_int("PREDICTION_CREATE_THREADS", 4, minimum=1, maximum=16)
+PREDICTION_CREATES_PER_MINUTE = read_int(
+    "PREDICTION_CREATES_PER_MINUTE", 600, minimum=60, maximum=600
+)
 HEADSHOT_ASPECT_RATIO = read_choice("HEADSHOT_ASPECT_RATIO", "1:1", ("1:1", "4:5", "3:4", "2:3"))
 HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "webp", ("webp", "jpg", "png"))
 HEADSHOT_OUTPUT_QUALITY = read_int("HEADSHOT_OUTPUT_QUALITY", 90, minimum=1, maximum=100)

@@ -42,6 +42,8 @@ def worker_redis_url() -> str:
 
 
 REDIS_URL = worker_redis_url()
+# The styles of every test order (the catalogue has ten; a test that needs them all says so).
+TEST_STYLES = ["grey-studio", "modern-office"]
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +58,7 @@ def _isolated_settings(settings: Any, tmp_path: Path) -> None:
         },
     }
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.ORDER_STYLES = TEST_STYLES  # two predictions per order keep the suite quick
     cache.clear()  # rate-limit counters must not leak from one test into the next
     translation.activate(settings.LANGUAGE_CODE)  # nor the language a request left active
 
@@ -205,7 +208,7 @@ def replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterat
     settings.REPLICATE_API_TOKEN = emulator.token
     settings.REPLICATE_WEBHOOK_SECRET = None  # fetched from the API, as in production
     settings.SITE_URL = live_server.url
-    settings.HEADSHOTS_PER_PROMPT = 2
+    settings.HEADSHOTS_PER_STYLE = 2
     yield emulator
     emulator.stop()
 

@@ -53,6 +53,7 @@ FLOORS: list[tuple[str, int]] = [
     ("training.models", MODELS),
     ("training.packages", MODELS),
     ("training.prompts", MODELS),
+    ("training.styles", MODELS),
     ("training.followups", MODELS),
     ("training.links", MODELS),
     ("training.outputs", MODELS),

@@ -82,8 +82,8 @@ class TrainingEventInline(ReadOnlyInline):
 class PredictionInline(ReadOnlyInline):
     model = Prediction
     readonly_fields = (
-        "prompt_index", "attempt", "status", "replicate_prediction", "predict_time", "error",
-        "completed_at",
+        "prompt_index", "style", "attempt", "is_top_up", "status", "replicate_prediction",
+        "predict_time", "error", "completed_at",
     )  # fmt: skip
     fields = readonly_fields
 
@@ -101,7 +101,7 @@ class RatingInline(ReadOnlyInline):
 class HeadshotInline(ReadOnlyInline):
     model = Headshot
     readonly_fields = (
-        "thumbnail", "prompt", "output_index", "face_count", "likeness", "hidden", "width",
+        "thumbnail", "style", "output_index", "face_count", "likeness", "hidden", "width",
         "height", "size_bytes", "is_favourite",
     )  # fmt: skip
     fields = readonly_fields
@@ -117,12 +117,12 @@ class HeadshotInline(ReadOnlyInline):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" height="96" '
             'loading="lazy"></a>',
-            url("image"), url("preview"), headshot.download_name,
+            url("image"), url("preview"), headshot.prediction.style,
         )  # fmt: skip
 
-    @admin.display(description=_("prompt"))
-    def prompt(self, headshot: Headshot) -> int:
-        return headshot.prediction.prompt_index + 1
+    @admin.display(description=_("style"))
+    def style(self, headshot: Headshot) -> str:
+        return headshot.prediction.style
 
 
 @admin.register(Order)
@@ -130,8 +130,8 @@ class OrderAdmin(admin.ModelAdmin):
     """Orders with filters and search, their history inline, and the staff actions."""
 
     list_display = (
-        "name", "user", "package", "status", "failure_stage", "image_count", "created_at",
-        "deleted_at",
+        "name", "user", "package", "status", "failure_stage", "image_count", "cost",
+        "created_at", "deleted_at",
     )  # fmt: skip
     list_filter = ("status", "failure_stage", "package", "created_at")
     search_fields = ("user__email", "name", "uuid")

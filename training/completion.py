@@ -1,6 +1,6 @@
 """Stage "completion", second half: each finished prediction's images copied into our storage
 at once (Replicate deletes them after an hour) as headshots with previews, and the order made
-ready when every prompt has its headshots.
+ready when every style has its headshots.
 """
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ from __future__ import annotations
 import io
 import logging
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext_noop as _
 from PIL import Image
 
@@ -27,7 +25,7 @@ from training.models import (
     TrainingEvent,
 )
 from training.outputs import EXTENSIONS, OutputHostRefused, OutputRefused, download_output
-from training.prompts import prompts_for
+from training.styles import order_styles
 
 logger = logging.getLogger(__name__)
 
@@ -97,24 +95,32 @@ def make_preview(content: bytes) -> tuple[int, int, bytes]:
     return width, height, buffer.getvalue()
 
 
+def expected_predictions(order: Order) -> dict[int, str]:
+    """The predictions this order must finish before it is ready: slot (`prompt_index`) → style.
+
+    One slot per style of the order (`styles.order_styles`), and any slot its rows hold besides
+    (a prediction added later, such as a likeness top-up, is a row with a slot of its own). A
+    slot is done when its latest attempt succeeded and its images are stored.
+    """
+    planned = {index: style.slug for index, style in enumerate(order_styles(order.package))}
+    added = dict(order.predictions.filter(attempt=1).values_list("prompt_index", "style"))
+    return planned | added
+
+
 def finish_if_complete(order: Order) -> list[FollowUp]:
-    """Ready when every prompt's latest attempt succeeded and its images are stored."""
+    """Ready when every expected prediction's latest attempt succeeded and its images are stored."""
     latest: dict[int, Prediction] = {}
     for prediction in order.predictions.all():
         latest[prediction.prompt_index] = prediction  # ordered by attempt
-    expected = len(prompts_for(package=order.package, subject_type=order.subject_type))
-    done = [
-        p for p in latest.values() if p.status == Prediction.State.SUCCEEDED and p.outputs_stored
-    ]
-    if len(done) < expected:
-        return []
-    prediction_seconds = order.predictions.aggregate(total=Sum("predict_time"))["total"] or 0.0
-    with transaction.atomic(savepoint=False):
-        total_seconds = (order.predict_time or 0.0) + prediction_seconds
-        if not order.move_to(
-            Status.READY, cost=round(total_seconds * settings.REPLICATE_PRICE_PER_SECOND, 4)
-        ):
+    for slot in expected_predictions(order):
+        done = latest.get(slot)
+        if done is None or done.status != Prediction.State.SUCCEEDED or not done.outputs_stored:
             return []
+    with transaction.atomic(savepoint=False):
+        if not order.move_to(Status.READY):
+            return []
+        order.record_spend()
+        prediction_seconds = sum(p.predict_time or 0.0 for p in order.predictions.all())
         TrainingEvent.record(
             order=order,
             stage=Stage.COMPLETION,

@@ -1,7 +1,9 @@
-"""Stage "completion", first half: one prediction per prompt with the trained model, and what
-Replicate says about each (`completion.py` stores the images and finishes the order).
+"""Stage "completion", first half: one prediction per style of the order with the trained model,
+and what Replicate says about each (`completion.py` stores the images and finishes the order).
 
-A failed prediction is tried once more; a prompt that fails twice fails the order.
+The predictions are created side by side by a few threads (PREDICTION_CREATE_THREADS), paced
+under Replicate's creates-per-minute limit (`replicate/pacing.py`). A failed prediction is
+tried once more; a style that fails twice fails the order.
 
 Each row gets at most one Replicate prediction, even when a create is not answered (a dropped
 connection, a killed worker): Replicate's prediction is known by the order's trained version
@@ -12,10 +14,11 @@ id, we list recent predictions and adopt that one; only when none exists is it c
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_noop as _
 
@@ -27,14 +30,12 @@ from training.models import (
     Stage,
     Status,
 )
-from training.prompts import prompts_for
 from training.replicate.backoff import CREATE_ATTEMPTS, with_backoff
 from training.replicate.client import ReplicateGateway, client_from_settings
 from training.replicate.errors import ReplicateAmbiguous, ReplicateGatewayError
+from training.replicate.pacing import wait_for_create_slot
 from training.replicate.payloads import PredictionInfo
-
-logger = logging.getLogger(__name__)
-
+from training.styles import order_styles, style_named
 
 logger = logging.getLogger(__name__)
 # Our clock and Replicate's may disagree: a lookup reaches this far before the row was made.
@@ -45,21 +46,47 @@ GENERATION_FAILED = _(
 
 
 def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None) -> list[FollowUp]:
-    """Create the rows for every prompt (once), then a Replicate prediction for each pending row."""
+    """Create the rows for every style (once), then a Replicate prediction for each pending row."""
     order = Order.objects.select_related("user").get(pk=order_id)
     if order.status != Status.GENERATING:
         return []
-    for index, prompt in enumerate(
-        prompts_for(package=order.package, subject_type=order.subject_type)
-    ):
-        Prediction.objects.get_or_create(
-            order=order, prompt_index=index, attempt=1, defaults={"prompt": prompt}
-        )
+    plan_predictions(order)
     gateway = gateway or client_from_settings()
-    followups: list[FollowUp] = []
-    for prediction in order.predictions.filter(status=Prediction.State.PENDING):
-        followups += submit_prediction(order, prediction, gateway)
-    return followups
+    pending = list(order.predictions.filter(status=Prediction.State.PENDING))
+    return submit_predictions(order, pending, gateway)
+
+
+def plan_predictions(order: Order) -> None:
+    """One row per style of the order (its first attempt), all or none, so that the order's
+    expected predictions are known before any of them can finish."""
+    with transaction.atomic():
+        for index, style in enumerate(order_styles(order.package)):
+            Prediction.objects.get_or_create(
+                order=order,
+                prompt_index=index,
+                attempt=1,
+                defaults={"prompt": style.prompt(order.subject_type), "style": style.slug},
+            )
+
+
+def submit_predictions(
+    order: Order, predictions: list[Prediction], gateway: ReplicateGateway
+) -> list[FollowUp]:
+    """Submit the rows side by side; each is still claimed (pending → starting) before its
+    create, so a row is created once however many threads and workers try."""
+    if len(predictions) < 2 or connection.in_atomic_block:
+        # Inside a transaction, other threads could not see its rows: one after another.
+        return [step for p in predictions for step in submit_prediction(order, p, gateway)]
+
+    def submit_in_thread(prediction: Prediction) -> list[FollowUp]:
+        try:
+            return submit_prediction(order, prediction, gateway)
+        finally:
+            connections.close_all()  # this thread's own connection, as a finished request does
+
+    threads = min(settings.PREDICTION_CREATE_THREADS, len(predictions))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="prediction-create") as pool:
+        return [step for steps in pool.map(submit_in_thread, predictions) for step in steps]
 
 
 def submit_prediction(
@@ -87,9 +114,10 @@ def create_prediction(
     """Create the row's prediction; after an unclear answer, look for it before creating again."""
     for _attempt in range(CREATE_ATTEMPTS):
         try:
+            wait_for_create_slot(per_minute=settings.PREDICTION_CREATES_PER_MINUTE)
             return with_backoff(lambda: gateway.create_prediction(
                 version=order.replicate_version_id,
-                input=prediction_input(prediction.prompt),
+                input=prediction_input(prediction),
                 webhook=f"{settings.SITE_URL}/webhooks/replicate/",
                 webhook_events_filter=["start", "completed"],
             ))  # fmt: skip
@@ -149,13 +177,16 @@ def adopt_prediction(
     return apply_prediction_update(info=info, prediction=prediction) or []
 
 
-def prediction_input(prompt: str) -> dict[str, object]:
+def prediction_input(prediction: Prediction) -> dict[str, object]:
+    """What Replicate is asked for: the row's prompt, the settings, and the style's own inputs."""
+    style = style_named(prediction.style)
     return {
-        "prompt": prompt,
-        "num_outputs": settings.HEADSHOTS_PER_PROMPT,
+        "prompt": prediction.prompt,
+        "num_outputs": settings.HEADSHOTS_PER_STYLE,
         "aspect_ratio": settings.HEADSHOT_ASPECT_RATIO,
         "output_format": settings.HEADSHOT_OUTPUT_FORMAT,
         "output_quality": settings.HEADSHOT_OUTPUT_QUALITY,
+        **(style.inputs if style else {}),
     }
 
 
@@ -220,17 +251,20 @@ def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> lis
             output_urls=list(info.output),
             predict_time=info.predict_time,
         )
+        if moved:
+            prediction.order.record_spend()
         return [FollowUp(Next.STORE_HEADSHOTS, prediction.pk)] if moved else []
     failed = info.status in ("failed", "canceled")
     if failed and prediction.move_to(
         info.status, error=info.error or "", predict_time=info.predict_time
     ):
+        prediction.order.record_spend()  # a failed run is billed for the time it ran
         return prediction_failed(prediction)
     return []
 
 
 def prediction_failed(prediction: Prediction) -> list[FollowUp]:
-    """Try the prompt once more, or fail the order when it was already the second try."""
+    """Try the style once more, or fail the order when it was already the second try."""
     order = Order.objects.select_related("user").get(pk=prediction.order_id)
     if prediction.attempt >= 2 or order.status != Status.GENERATING:
         return order_fail(
@@ -240,6 +274,10 @@ def prediction_failed(prediction: Prediction) -> list[FollowUp]:
         order=order,
         prompt_index=prediction.prompt_index,
         attempt=prediction.attempt + 1,
-        defaults={"prompt": prediction.prompt},
+        defaults={
+            "prompt": prediction.prompt,
+            "style": prediction.style,
+            "is_top_up": prediction.is_top_up,
+        },
     )
     return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Cast, Coalesce, Round
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -165,6 +166,27 @@ class Order(models.Model):
         for field, value in changes.items():
             setattr(self, field, value)
         return True
+
+    def record_spend(self) -> None:
+        """Write what the order has cost on Replicate so far: the training's seconds and every
+        prediction's (retries, top-ups and failed runs are billed too) at the configured price.
+
+        One UPDATE computed in the database, so news about two predictions arriving together
+        cannot overwrite each other's share; called whenever a run's seconds are recorded.
+        """
+        prediction_seconds = (
+            Prediction.objects.filter(order=models.OuterRef("pk"))
+            .values("order")
+            .annotate(total=models.Sum("predict_time"))
+            .values("total")
+        )
+        seconds = Coalesce(models.F("predict_time"), 0.0) + Coalesce(
+            models.Subquery(prediction_seconds), 0.0
+        )
+        price = models.Value(settings.REPLICATE_PRICE_PER_SECOND)
+        exact = Cast(seconds * price, models.DecimalField(max_digits=20, decimal_places=10))
+        Order.objects.filter(pk=self.pk).update(cost=Round(exact, 4))
+        self.refresh_from_db(fields=["cost"])
 
     def fail(self, *, stage: Stage, error: str, detail: str = "") -> bool:
         """Move to `failed` from wherever the order is, unless it is already final."""
@@ -341,8 +363,16 @@ class Headshot(models.Model):
 
     @property
     def download_name(self) -> str:
+        """`<style slug>-<n>.<ext>` (`grey-studio-3.jpg`): n counts the style's headshots in the
+        gallery's order, hidden ones included, so a name never changes once given."""
         extension = str(self.image.name).rsplit(".", 1)[-1]
-        return f"headshot-{self.prediction.prompt_index + 1}-{self.output_index + 1}.{extension}"
+        style = self.prediction.style
+        slot = self.prediction.prompt_index
+        earlier = Headshot.objects.filter(order_id=self.order_id, prediction__style=style).filter(
+            models.Q(prediction__prompt_index__lt=slot)
+            | models.Q(prediction__prompt_index=slot, output_index__lt=self.output_index)
+        )
+        return f"{style or 'headshot'}-{earlier.count() + 1}.{extension}"
 
 
 class OrderRating(models.Model):

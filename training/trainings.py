@@ -221,6 +221,10 @@ def apply_training_update(*, info: TrainingInfo, order: Order | None = None) -> 
             return training_succeeded(order, info)
         if info.status in ("failed", "canceled"):
             message = TRAINING_FAILED if info.status == "failed" else TRAINING_CANCELED
+            if info.predict_time:  # Replicate bills a failed training for the time it ran
+                Order.objects.filter(pk=order.pk).update(predict_time=info.predict_time)
+                order.predict_time = info.predict_time
+                order.record_spend()
             return order_fail(order, stage=Stage.TRAINING, error=message, detail=info.error or "")
     return []
 

@@ -15,6 +15,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,6 +29,7 @@ from training.models import Headshot, Order
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
 from training.packages import available_packages, orderable_package, package_title
+from training.styles import catalogue_position, style_title
 from training.tasks import enqueue_followups
 
 
@@ -148,12 +150,14 @@ def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 
 def order_context(order: Order, rating_form: RatingForm | None = None) -> dict[str, object]:
     progress = trainings.training_progress(order)  # the cache only: never Replicate
-    headshots = list(order.headshots.shown())
+    headshots = list(order.headshots.shown().select_related("prediction"))
+    gallery = [gallery_item(order, headshot) for headshot in headshots]
     return {
         "order": order,
         "package_title": package_title(order.package),
         "progress": progress,
-        "gallery": [gallery_item(order, headshot) for headshot in headshots],
+        "gallery": gallery,
+        "gallery_groups": by_style(gallery),
         "favourite_count": sum(headshot.is_favourite for headshot in headshots),
         "rating": getattr(order, "rating", None),
         "rating_form": rating_form or rating_form_for(order),
@@ -175,6 +179,25 @@ class GalleryItem:
     preview_url: str
     image_url: str
     download_url: str
+
+
+@dataclass(frozen=True)
+class StyleGroup:
+    """The headshots of one style, under the style's name."""
+
+    slug: str
+    name: str | Promise
+    items: list[GalleryItem]
+
+
+def by_style(gallery: list[GalleryItem]) -> list[StyleGroup]:
+    """The gallery cut into its styles, in the catalogue's order; within a style the headshots
+    keep the gallery's order (`Headshot.objects.shown()`: the closest likeness first)."""
+    groups: dict[str, list[GalleryItem]] = {}
+    for item in gallery:
+        groups.setdefault(item.headshot.prediction.style, []).append(item)
+    ordered = sorted(groups.items(), key=lambda group: catalogue_position(group[0]))
+    return [StyleGroup(slug, style_title(slug), items) for slug, items in ordered]
 
 
 def gallery_item(order: Order, headshot: Headshot) -> GalleryItem:

@@ -69,7 +69,7 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     assert (order.status, order.image_count) == (Status.READY, 5)
     with carols.expect_download() as one:
         carols.locator("#order-live .gallery a.button").first.click()
-    assert one.value.suggested_filename == "headshot-1-1.webp"
+    assert one.value.suggested_filename == "grey-studio-1.webp"
     with carols.expect_download() as everything:
         carols.click("text=Descargar todos")
     archive = zipfile.ZipFile(io.BytesIO(Path(everything.value.path()).read_bytes()))
@@ -80,7 +80,7 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     with carols.expect_download() as favourites:
         carols.click("#favourites-download a")
     archive = zipfile.ZipFile(io.BytesIO(Path(favourites.value.path()).read_bytes()))
-    assert archive.namelist() == ["headshot-1-2.webp"]
+    assert archive.namelist() == ["grey-studio-2.webp"]
     carols.check("#rating input[value='5']")
     carols.fill("#rating textarea", "¡Me encantan!")
     carols.click("#rating button[type=submit]")

@@ -71,7 +71,7 @@ def slow_replicate(settings: Any, live_server: Any, transactional_db: None) -> I
     settings.REPLICATE_API_TOKEN = emulator.token
     settings.REPLICATE_WEBHOOK_SECRET = None
     settings.SITE_URL = live_server.url
-    settings.HEADSHOTS_PER_PROMPT = 2
+    settings.HEADSHOTS_PER_STYLE = 2
     yield emulator
     emulator.stop()
 

@@ -29,7 +29,7 @@ from accounts.models import CreditMovement, User
 from replicate_emulator.server import ReplicateEmulator
 from tests.conftest import PROJECT_DIR, make_user, test_database_url, wait_for
 from training.models import FINAL_STATUSES, Order, Prediction, Status
-from training.prompts import prompts_for
+from training.styles import order_styles
 from training.trainings import destination_name
 
 # Generous: the machine is shared and a whole order takes a few seconds when it is quiet.
@@ -120,7 +120,8 @@ def worker(replicate: ReplicateEmulator, live_server: Any, settings: Any) -> Ite
             "REPLICATE_BASE_URL": replicate.base_url,
             "REPLICATE_TIMEOUT_SECONDS": "3",
             "SITE_URL": live_server.url,
-            "HEADSHOTS_PER_PROMPT": str(settings.HEADSHOTS_PER_PROMPT),
+            "HEADSHOTS_PER_STYLE": str(settings.HEADSHOTS_PER_STYLE),
+            "ORDER_STYLES": ",".join(settings.ORDER_STYLES),
             "TRAINING_CREDIT_COST": "1",
             "LOG_LEVEL": "INFO",
         },
@@ -168,7 +169,7 @@ def assert_delivered_once(
     assert order.status == status, order.error_detail
     trainings, predictions = _jobs_of(order, emulator)
     assert len(trainings) == 1, f"{len(trainings)} trainings on Replicate"
-    prompts = prompts_for(package=order.package, subject_type=order.subject_type)
+    prompts = [style.prompt(order.subject_type) for style in order_styles(order.package)]
     if status == Status.READY:
         assert Counter(job.input["prompt"] for job in predictions) == Counter(prompts)
         _assert_one_row_per_prompt(order, len(prompts))
@@ -191,7 +192,7 @@ def _assert_one_row_per_prompt(order: Order, prompt_count: int) -> None:
     succeeded = order.predictions.filter(status=Prediction.State.SUCCEEDED)
     assert sorted(succeeded.values_list("prompt_index", flat=True)) == list(range(prompt_count))
     images = sorted(order.headshots.values_list("prediction__prompt_index", "output_index"))
-    per_prompt = settings.HEADSHOTS_PER_PROMPT
+    per_prompt = settings.HEADSHOTS_PER_STYLE
     assert images == [(p, i) for p in range(prompt_count) for i in range(per_prompt)]
 
 

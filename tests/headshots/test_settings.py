@@ -117,7 +117,7 @@ def test_it_names_the_upload_folder_it_cannot_make_in_one_line(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("variable", "value", "line"),
     [
-        ("HEADSHOTS_PER_PROMPT", "5", "HEADSHOTS_PER_PROMPT='5' must be between 1 and 4."),
+        ("HEADSHOTS_PER_STYLE", "5", "HEADSHOTS_PER_STYLE='5' must be between 1 and 4."),
         ("TRAINING_STEPS", "2", "TRAINING_STEPS='2' must be between 3 and 6000."),
         ("TRAINING_STEPS", "6001", "TRAINING_STEPS='6001' must be between 3 and 6000."),
         ("TRAINING_LORA_RANK", "0", "TRAINING_LORA_RANK='0' must be between 1 and 128."),
@@ -140,7 +140,7 @@ def test_it_refuses_a_value_replicate_would_refuse_naming_the_variable(
 
 def test_it_starts_with_the_edges_of_replicates_ranges() -> None:
     edges = {
-        "HEADSHOTS_PER_PROMPT": "4",
+        "HEADSHOTS_PER_STYLE": "4",
         "TRAINING_STEPS": "6000",
         "TRAINING_LORA_RANK": "128",
         "HEADSHOT_OUTPUT_QUALITY": "100",

@@ -49,7 +49,7 @@ def test_it_shows_the_gallery_and_serves_each_image(
     page = client.get(order_url(ready_order)).content.decode()
 
     headshots = list(ready_order.headshots.all())
-    assert page.count('class="gallery"') == 1
+    assert page.count('class="gallery"') == 2  # one list per style of the order
     assert "hx-trigger" not in page  # final: the page stops polling
     for headshot in headshots:
         url = file_link(order_uuid=ready_order.uuid, headshot_id=headshot.pk, variant="preview")

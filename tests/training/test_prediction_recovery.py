@@ -96,7 +96,8 @@ def start_worker(started: list[subprocess.Popen[str]], emulator: ReplicateEmulat
         "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
         "REPLICATE_BASE_URL": emulator.base_url,
         "SITE_URL": django_settings.SITE_URL,
-        "HEADSHOTS_PER_PROMPT": str(django_settings.HEADSHOTS_PER_PROMPT),
+        "HEADSHOTS_PER_STYLE": str(django_settings.HEADSHOTS_PER_STYLE),
+        "ORDER_STYLES": ",".join(django_settings.ORDER_STYLES),
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload",

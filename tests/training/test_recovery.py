@@ -176,7 +176,8 @@ def worker(
         env.update({
             "DATABASE_URL": test_database_url(), "TASKS_BACKEND": "database", "DEBUG": "true",
             "REPLICATE_BASE_URL": replicate.base_url, "SITE_URL": live_server.url,
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "HEADSHOTS_PER_PROMPT": "2",
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "HEADSHOTS_PER_STYLE": "2",
+            "ORDER_STYLES": ",".join(settings.ORDER_STYLES),
             "LOG_LEVEL": "WARNING", **extra,
         })  # fmt: skip
         process = subprocess.Popen(

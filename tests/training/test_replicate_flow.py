@@ -35,7 +35,7 @@ def test_it_trains_generates_stores_and_emails_once(
     assert not default_storage.exists(zip_name)
     assert order.training_zip.name == ""
     headshots = list(Headshot.objects.filter(order=order))
-    assert len(headshots) == 2 * 2  # two prompts, two images each (HEADSHOTS_PER_PROMPT)
+    assert len(headshots) == 2 * 2  # two styles, two images each (HEADSHOTS_PER_STYLE)
     for headshot in headshots:
         assert str(headshot.image.name).startswith(f"headshots/{order.uuid}/")
         assert default_storage.exists(str(headshot.image.name))

@@ -15,8 +15,8 @@ from tests.replicate.test_schema import check_exchange, load_spec
 from tests.training.ordering import place_order, reaches
 from training import generation, lifecycle, sync, trainings
 from training.models import Status
-from training.prompts import prompts_for
 from training.replicate import client as replicate_client
+from training.styles import order_styles
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_it_sends_the_trainer_and_the_trained_model_exactly_these_inputs(
 ) -> None:
     # Unusual values, so an input read from the wrong setting (or a constant) shows.
     settings.TRAINING_STEPS, settings.TRAINING_LORA_RANK = 1234, 37
-    settings.TRAINING_LEARNING_RATE, settings.HEADSHOTS_PER_PROMPT = 0.00031, 3
+    settings.TRAINING_LEARNING_RATE, settings.HEADSHOTS_PER_STYLE = 0.00031, 3
     settings.HEADSHOT_ASPECT_RATIO, settings.HEADSHOT_OUTPUT_FORMAT = "4:5", "png"
     settings.HEADSHOT_OUTPUT_QUALITY = 77
 
@@ -79,19 +79,23 @@ def test_it_sends_the_trainer_and_the_trained_model_exactly_these_inputs(
         }
     ]
     predictions_sent = [body["input"] for body in sent(app_exchanges, "POST", "/predictions")]
-    prompts = prompts_for(package=order.package, subject_type="woman")
-    assert all(prompt.startswith("portrait of ohwx woman") for prompt in prompts)
-    assert sorted(predictions_sent, key=lambda data: data["prompt"]) == [
-        {
-            "prompt": prompt,
-            "num_outputs": 3,
-            "aspect_ratio": "4:5",
-            "output_format": "png",
-            "output_quality": 77,
-        }
-        for prompt in sorted(prompts)
-    ]
-    assert order.headshots.count() == 3 * len(prompts)
+    styles = order_styles(order.package)
+    assert all(style.prompt("woman").startswith("portrait of ohwx woman") for style in styles)
+    assert sorted(predictions_sent, key=lambda data: data["prompt"]) == sorted(
+        (
+            {
+                "prompt": style.prompt("woman"),
+                "num_outputs": 3,
+                "aspect_ratio": "4:5",
+                "output_format": "png",
+                "output_quality": 77,
+                **style.inputs,
+            }
+            for style in styles
+        ),
+        key=lambda data: str(data["prompt"]),
+    )
+    assert order.headshots.count() == 3 * len(styles)
 
 
 def sent(exchanges: list[Any], method: str, path_end: str) -> list[dict[str, Any]]:
