@@ -73,6 +73,7 @@ FLOORS: list[tuple[str, int]] = [
     ("training.trainings", STAGES),
     ("training.generation", STAGES),
     ("training.completion", STAGES),
+    ("training.downloads", STAGES),
     ("training.sync", STAGES),
     ("training.polling", STAGES),
     ("training.notifications", STAGES),

@@ -325,9 +325,14 @@ class Headshot(models.Model):
         return str(self.image.name)
 
     @property
+    def download_stem(self) -> str:
+        """The file name a person downloads it under, before the format's extension."""
+        return f"headshot-{self.prediction.prompt_index + 1}-{self.output_index + 1}"
+
+    @property
     def download_name(self) -> str:
-        extension = str(self.image.name).rsplit(".", 1)[-1]
-        return f"headshot-{self.prediction.prompt_index + 1}-{self.output_index + 1}.{extension}"
+        """Its name as the print-ready JPEG that downloads (and the ZIP) give by default."""
+        return f"{self.download_stem}.jpg"
 
 
 class OrderRating(models.Model):
