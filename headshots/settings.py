@@ -309,7 +309,7 @@ PREDICTION_CREATES_PER_MINUTE = read_int(
     "PREDICTION_CREATES_PER_MINUTE", 600, minimum=60, maximum=600
 )
 HEADSHOT_ASPECT_RATIO = read_choice("HEADSHOT_ASPECT_RATIO", "1:1", ("1:1", "4:5", "3:4", "2:3"))
-HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "webp", ("webp", "jpg", "png"))
+HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "png", ("webp", "jpg", "png"))
 HEADSHOT_OUTPUT_QUALITY = read_int("HEADSHOT_OUTPUT_QUALITY", 90, minimum=1, maximum=100)
 # Replicate bills by the second: gpu-h100 costs $0.001525/s (cost = predict_time * price).
 REPLICATE_PRICE_PER_SECOND = read_float("REPLICATE_PRICE_PER_SECOND", 0.001525)

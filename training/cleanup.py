@@ -92,8 +92,8 @@ def names_in_use(keep: Q) -> tuple[set[str], set[str]]:
         Order.objects.filter(keep).exclude(training_zip="").values_list("training_zip", flat=True)
     )
     referenced: set[str] = set()
-    for image, preview in Headshot.objects.values_list("image", "preview"):
-        referenced.update({image, preview})
+    for names in Headshot.objects.values_list("image", "preview", "jpeg"):
+        referenced.update(names)
     return kept_zips, referenced
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext_noop as _
 from PIL import Image
 
+from lib import print_ready
 from lib.storage import delete_quietly, save_whole
 from training.followups import FollowUp, Next
 from training.lifecycle import order_fail, seconds_between
@@ -57,7 +58,8 @@ def store_outputs(*, prediction_id: int) -> list[FollowUp]:
 
 
 def store_output(prediction: Prediction, index: int, url: str) -> None:
-    """One image: downloaded (capped, typed), stored with a small preview, recorded once.
+    """One image: downloaded (capped, typed), stored with a small preview and a print-ready JPEG
+    (`lib/print_ready.py`), recorded once.
 
     Each file is saved whole (`save_whole`); when anything on the way fails (a full disk), the
     files already saved go too: no file is left that no row points to.
@@ -67,17 +69,21 @@ def store_output(prediction: Prediction, index: int, url: str) -> None:
     content, content_type = download_output(url)
     folder = f"headshots/{prediction.order.uuid}"
     stem = f"{prediction.prompt_index + 1}-{prediction.attempt}-{index + 1}"
-    image_name = f"{folder}/{stem}.{EXTENSIONS[content_type]}"
     stored: list[str] = []
     try:
-        stored.append(save_whole(default_storage, image_name, io.BytesIO(content)))
-        width, height, preview = make_preview(content)
-        preview_name = f"{folder}/previews/{stem}.webp"
-        stored.append(save_whole(default_storage, preview_name, io.BytesIO(preview)))
+        image = print_ready.decoded(content)
+        files = (
+            (f"{folder}/{stem}.{EXTENSIONS[content_type]}", content),
+            (f"{folder}/previews/{stem}.webp", make_preview(image)),
+            (f"{folder}/print/{stem}.jpg", print_ready.print_jpeg(image)),
+        )
+        for name, data in files:
+            stored.append(save_whole(default_storage, name, io.BytesIO(data)))
         Headshot.objects.create(
             order=prediction.order, prediction=prediction, output_index=index,
-            image=stored[0], preview=stored[1], content_type=content_type,
-            width=width, height=height, size_bytes=len(content),
+            image=stored[0], preview=stored[1], jpeg=stored[2], content_type=content_type,
+            width=image.width, height=image.height,
+            size_bytes=sum(len(data) for _name, data in files),  # what it takes of the quota
         )  # fmt: skip
     except Exception:
         for name in stored:
@@ -85,14 +91,14 @@ def store_output(prediction: Prediction, index: int, url: str) -> None:
         raise
 
 
-def make_preview(content: bytes) -> tuple[int, int, bytes]:
-    """The image's size, and a small WebP for the gallery."""
-    with Image.open(io.BytesIO(content)) as image:
-        width, height = image.size
-        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "WEBP", quality=80)
-    return width, height, buffer.getvalue()
+def make_preview(image: Image.Image) -> bytes:
+    """A small WebP for the gallery, without the original's metadata."""
+    preview = image.convert("RGB")  # a copy: the original stays whole for the JPEG
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    preview.info = {}
+    buffer = io.BytesIO()
+    preview.save(buffer, "WEBP", quality=80)
+    return buffer.getvalue()
 
 
 def expected_predictions(order: Order) -> dict[int, str]:

@@ -23,9 +23,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from lib.files import private_file_response
+from lib.files import made_file_response, private_file_response
 from lib.ratelimits import rate_limit
-from training import feedback
+from training import downloads, feedback
 from training.forms import RatingForm
 from training.links import link_is_valid
 from training.models import Headshot
@@ -38,16 +38,29 @@ from training.views import SignedInRequest, get_order_for_user, order_context
 def headshot_file(
     request: SignedInRequest, order_uuid: UUID, headshot_id: int, variant: str
 ) -> HttpResponseBase:
-    """One of the person's images: the preview, or the full headshot (as a download on request)."""
+    """One of the person's images: the preview, or the full headshot; downloaded (with
+    ?download=1) as ?format=jpg (the default), png or linkedin (`downloads.py`)."""
     order = get_order_for_user(request, order_uuid)
     headshot = get_object_or_404(Headshot.objects.shown(), pk=headshot_id, order=order)
     if variant not in ("preview", "image"):
         raise Http404
     if not link_is_valid(request.GET.get("t", ""), headshot_id=headshot.pk, variant=variant):
         return HttpResponseForbidden(_("This link has expired. Reload the page to get a new one."))
-    stored = headshot.preview if variant == "preview" else headshot.image
+    if variant == "preview":
+        name = f"{headshot.download_stem}-preview.webp"
+        return private_file_response(str(headshot.preview.name), name, download=False)
     download = request.GET.get("download") == "1"
-    return private_file_response(str(stored.name), headshot.download_name, download=download)
+    try:
+        wanted = downloads.headshot_download(
+            headshot=headshot, file_format=request.GET.get("format", downloads.DEFAULT_FORMAT)
+        )
+    except downloads.UnknownFormat:
+        return HttpResponseBadRequest(_(downloads.UNKNOWN_FORMAT))
+    if wanted.stored_name:
+        return private_file_response(wanted.stored_name, wanted.filename, download=download)
+    return made_file_response(
+        wanted.content, wanted.filename, wanted.content_type, download=download
+    )
 
 
 @login_required
@@ -61,7 +74,7 @@ def order_download(request: SignedInRequest, order_uuid: UUID) -> HttpResponseBa
     favourites_only = request.GET.get("only") == "favourites"
     if favourites_only:
         headshots = headshots.filter(is_favourite=True)
-    entries = [(headshot.download_name, str(headshot.image.name)) for headshot in headshots]
+    entries = downloads.zip_entries(list(headshots))
     if not entries:
         raise Http404
     response = StreamingHttpResponse(

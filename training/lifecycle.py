@@ -101,9 +101,9 @@ def roll_back_order(*, order_id: int) -> None:
 def delete_headshot_files(order: Order) -> None:
     """Every stored image of the order, and their rows."""
     for headshot in order.headshots.all():
-        delete_quietly(str(headshot.image.name))
-        if headshot.preview:
-            delete_quietly(str(headshot.preview.name))
+        for stored in (headshot.image, headshot.preview, headshot.jpeg):
+            if stored:
+                delete_quietly(str(stored.name))
     order.headshots.all().delete()
 
 
@@ -205,8 +205,8 @@ def forget_headshots(order: Order) -> None:
     so a rollback leaves no row pointing at a deleted file."""
     names = [
         str(name)
-        for image, preview in order.headshots.values_list("image", "preview")
-        for name in (image, preview)
+        for names in order.headshots.values_list("image", "preview", "jpeg")
+        for name in names
         if name
     ]
     order.headshots.all().delete()

@@ -362,17 +362,22 @@ class Headshot(models.Model):
         return str(self.image.name)
 
     @property
-    def download_name(self) -> str:
-        """`<style slug>-<n>.<ext>` (`grey-studio-3.jpg`): n counts the style's headshots in the
-        gallery's order, hidden ones included, so a name never changes once given."""
-        extension = str(self.image.name).rsplit(".", 1)[-1]
+    def download_stem(self) -> str:
+        """The file name a person downloads it under, before the format's extension:
+        `<style slug>-<n>` (`grey-studio-3`), n counting the style's headshots in the order they
+        were made, hidden ones included, so a name never changes once given."""
         style = self.prediction.style
         slot = self.prediction.prompt_index
         earlier = Headshot.objects.filter(order_id=self.order_id, prediction__style=style).filter(
             models.Q(prediction__prompt_index__lt=slot)
             | models.Q(prediction__prompt_index=slot, output_index__lt=self.output_index)
         )
-        return f"{style or 'headshot'}-{earlier.count() + 1}.{extension}"
+        return f"{style or 'headshot'}-{earlier.count() + 1}"
+
+    @property
+    def download_name(self) -> str:
+        """Its name as the print-ready JPEG that downloads (and the ZIP) give by default."""
+        return f"{self.download_stem}.jpg"
 
 
 class OrderRating(models.Model):

@@ -178,7 +178,9 @@ class GalleryItem:
     headshot: Headshot
     preview_url: str
     image_url: str
-    download_url: str
+    download_url: str  # the print-ready JPEG
+    png_url: str
+    linkedin_url: str
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,11 @@ def gallery_item(order: Order, headshot: Headshot) -> GalleryItem:
             order_uuid=order.uuid, headshot_id=headshot.pk, variant=variant, download=download
         )
 
-    return GalleryItem(headshot, link("preview"), link("image"), link("image", download=True))
+    download = link("image", download=True)
+    return GalleryItem(
+        headshot, link("preview"), link("image"), download,
+        png_url=f"{download}&format=png", linkedin_url=f"{download}&format=linkedin",
+    )  # fmt: skip
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""Photos made for the tests (from skimage's astronaut, a real face photo), uploads, and clamd.
+"""Photos made for the tests (from skimage's astronaut, a real face photo), uploads, clamd, and
+an HTTP server standing in for Replicate's delivery host.
 
 The helpers are plain functions so that test modules can import them; the fixtures wrap what
 needs cleaning up (uploads' temporary files, a running clamd).
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 import functools
 import io
+import mimetypes
 import shutil
 import struct
 import subprocess
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -242,3 +246,35 @@ def dora(transactional_db: None, settings: Any) -> User:
     user = make_user("dora@example.com")
     credits_grant(user=user, amount=1, reason="test")
     return user
+
+
+@pytest.fixture
+def image_host(settings: Any) -> Iterator[Callable[[str, bytes], str]]:
+    """A real HTTP server standing in for Replicate's delivery host (the emulator's origin)."""
+    images: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = images.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", mimetypes.guess_type(self.path)[0] or "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.REPLICATE_USES_EMULATOR = True
+    settings.REPLICATE_BASE_URL = f"{origin}/v1"
+
+    def publish(path: str, body: bytes) -> str:
+        images[path] = body
+        return f"{origin}{path}"
+
+    yield publish
+    server.shutdown()
+    server.server_close()

@@ -37,6 +37,7 @@ def finished_order(user: User, *, images: int = 4, package: str = "professional"
             output_index=index % 2,
             image=name,
             preview=name,
+            jpeg=name,
             content_type="image/webp",
         )
     return order

@@ -63,7 +63,7 @@ def test_it_shows_the_gallery_and_serves_each_image(
         )
     )
     assert image["Content-Disposition"].startswith("attachment")
-    assert image.getvalue() == default_storage.open(str(headshots[0].image.name)).read()
+    assert image.getvalue() == default_storage.open(str(headshots[0].jpeg.name)).read()
 
 
 def test_it_downloads_every_headshot_in_one_zip(

@@ -8,10 +8,8 @@ import io
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,38 +36,6 @@ def noise_png(side: int) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def image_host(settings: Any) -> Iterator[Callable[[str, bytes], str]]:
-    """A real HTTP server standing in for Replicate's delivery host (the emulator's origin)."""
-    images: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = images.get(self.path, b"")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.REPLICATE_USES_EMULATOR = True
-    settings.REPLICATE_BASE_URL = f"{origin}/v1"
-
-    def publish(path: str, body: bytes) -> str:
-        images[path] = body
-        return f"{origin}{path}"
-
-    yield publish
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -100,8 +66,8 @@ def files_under(folder: Path) -> set[str]:
 
 def referenced_names() -> set[str]:
     names: set[str] = set()
-    for image, preview in Headshot.objects.values_list("image", "preview"):
-        names.update({image, preview})
+    for stored in Headshot.objects.values_list("image", "preview", "jpeg"):
+        names.update(stored)
     return names
 
 

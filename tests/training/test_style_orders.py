@@ -130,12 +130,12 @@ def test_it_names_the_files_of_the_zip_by_style(
     favourites = zipfile.ZipFile(io.BytesIO(client.get(f"{url}?only=favourites").getvalue()))
 
     assert sorted(everything.namelist()) == [
-        "grey-studio-1.webp",
-        "grey-studio-2.webp",
-        "modern-office-1.webp",
-        "modern-office-2.webp",
+        "grey-studio-1.jpg",
+        "grey-studio-2.jpg",
+        "modern-office-1.jpg",
+        "modern-office-2.jpg",
     ]
-    assert favourites.namelist() == ["modern-office-2.webp"]  # the same name as in the whole set
+    assert favourites.namelist() == ["modern-office-2.jpg"]  # the same name as in the whole set
 
 
 def test_it_records_the_spend_of_the_training_and_every_prediction(

@@ -8,11 +8,12 @@ data descriptor after it. Images are stored, not deflated (they are compressed a
 
 from __future__ import annotations
 
+import io
 import logging
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.storage import Storage, default_storage
@@ -51,20 +52,24 @@ class _Pipe:
         return data
 
 
-def stream_zip(entries: Iterable[tuple[str, str]], *, storage: Storage) -> Iterator[bytes]:
-    """Yield a ZIP of `(archive name, stored name)` entries, a chunk at a time."""
+def stream_zip(
+    entries: Iterable[tuple[str, str | Callable[[], bytes]]], *, storage: Storage
+) -> Iterator[bytes]:
+    """Yield a ZIP of `(archive name, stored name)` entries, a chunk at a time; an entry may
+    give, instead of a stored name, a function that makes its bytes (made when its turn comes)."""
     pipe = _Pipe()
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
-        for archive_name, stored_name in entries:
-            with (
-                storage.open(stored_name, "rb") as source,
-                archive.open(archive_name, "w") as target,
-            ):
-                while chunk := source.read(CHUNK):
+        for archive_name, source in entries:
+            with _opened(source, storage) as reader, archive.open(archive_name, "w") as target:
+                while chunk := reader.read(CHUNK):
                     target.write(chunk)
                     yield pipe.take()
             yield pipe.take()
     yield pipe.take()
+
+
+def _opened(source: str | Callable[[], bytes], storage: Storage) -> IO[bytes]:
+    return storage.open(source, "rb") if isinstance(source, str) else io.BytesIO(source())
 
 
 def write_training_zip(
