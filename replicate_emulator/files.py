@@ -128,6 +128,7 @@ class FileEndpoints:
                     "deliveries": list(self.state.deliveries),
                     "held": self.state.held,
                     "throttled": self.state.throttled,
+                    "portraits": dict(self.state.portraits),
                     "faults": self.state.faults.to_json(),
                 },
             )
