@@ -10,7 +10,6 @@ likeness gate. Only the decision runs under the state's lock; drawing and encodi
 from __future__ import annotations
 
 import logging
-import zipfile
 
 from replicate_emulator import backdrops, face_crops, images
 from replicate_emulator.face_crops import FaceCrop
@@ -24,7 +23,7 @@ def training_crops(blob: bytes) -> list[FaceCrop]:
     when no face is found or the face models cannot be loaded."""
     try:
         return face_crops.crops_from_zip(blob)
-    except (OSError, RuntimeError, ImportError, zipfile.BadZipFile):
+    except Exception:  # a training must end either way; the gradient will do
         logger.warning("emulator: no face crops from the training ZIP", exc_info=True)
         return []
 

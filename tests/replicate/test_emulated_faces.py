@@ -307,3 +307,21 @@ def test_it_chooses_the_backdrop_from_the_prompts_style_words(style: str, backdr
     from replicate_emulator.backdrops import backdrop_for
 
     assert backdrop_for(f"portrait of ohwx man, {style}, 85mm lens") == backdrop
+
+
+def test_it_skips_a_photo_it_cannot_open_and_paints_the_face_of_the_others(
+    gateway: ReplicateGateway,
+    destination: str,
+    webhook_receiver: WebhookReceiver,
+    emulator: ReplicateEmulator,
+    faithful: None,
+) -> None:
+    buffer = io.BytesIO(photo_zip([face_image(1)]))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("image_0.jpg", b"not a photo at all")  # read first: names are sorted
+    version = train(gateway, destination, buffer.getvalue(), webhook_receiver)
+
+    prediction_id, (output,) = predict(gateway, version, webhook_receiver, megapixels="0.25")
+
+    assert faces_shown(emulator, prediction_id) == ["own"]
+    assert len(find_faces(output, describe=False)) == 1
