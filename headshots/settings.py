@@ -257,6 +257,11 @@ DATA_UPLOAD_MAX_NUMBER_FILES = PHOTOS_MAX + 5
 # Without a token the app talks to the built-in emulator (`manage.py replicate_emulator`).
 REPLICATE_API_TOKEN = read_optional("REPLICATE_API_TOKEN")
 REPLICATE_EMULATOR_PORT = read_int("REPLICATE_EMULATOR_PORT", 8787, minimum=1)
+# The share of the emulator's outputs that show someone else's face or none, so the likeness gate
+# has something to hide (0: every output shows the person).
+REPLICATE_EMULATOR_WRONG_FACE_SHARE = read_float(
+    "REPLICATE_EMULATOR_WRONG_FACE_SHARE", 0.125, minimum=0.0, maximum=1.0
+)
 REPLICATE_USES_EMULATOR = REPLICATE_API_TOKEN is None
 _replicate_default_url = (
     f"http://127.0.0.1:{REPLICATE_EMULATOR_PORT}/v1"

@@ -128,6 +128,8 @@ class FileEndpoints:
                     "deliveries": list(self.state.deliveries),
                     "held": self.state.held,
                     "throttled": self.state.throttled,
+                    "portraits": dict(self.state.portraits),
+                    "wrong_face_share": self.state.config.wrong_face_share,
                     "faults": self.state.faults.to_json(),
                 },
             )

@@ -1,7 +1,11 @@
-"""Output images for emulated predictions: a gradient marked "EMULATED" with part of the prompt.
+"""Output images for emulated predictions: a face on the style's backdrop, marked "EMULATED".
 
 Nobody should ever mistake them for real headshots, yet they are real image files of the size
-and format asked for, so the code that copies and previews outputs is exercised for real.
+and format asked for, so the code that copies, previews and scores outputs is exercised for real.
+A portrait pastes a face crop (replicate_emulator/face_crops.py) on the backdrop the prompt asks
+for (backdrops.py); the marking stays above and below the face, so a face detector still sees
+it. Without a face crop (a version trained before the emulator restarted) an output is the old
+gradient.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import io
 import textwrap
 
 from PIL import Image, ImageDraw, ImageFont
+
+from replicate_emulator import backdrops
+from replicate_emulator.face_crops import FaceCrop
 
 ASPECT_RATIOS = {
     "1:1": (1, 1),
@@ -25,6 +32,8 @@ ASPECT_RATIOS = {
     "9:16": (9, 16),
     "9:21": (9, 21),
 }
+# Fast encoder settings: outputs are made inside test processes, and their size does not matter.
+ENCODER_OPTIONS: dict[str, dict[str, int]] = {"WEBP": {"method": 0}, "PNG": {"compress_level": 1}}
 FORMATS = {
     "webp": ("WEBP", "image/webp"),
     "png": ("PNG", "image/png"),
@@ -50,9 +59,78 @@ def make_image(*, prompt: str, index: int, size: tuple[int, int], output_format:
     blue = Image.new("L", size, (60 + 47 * index) % 256)
     image = Image.merge("RGB", (red, green, blue))
     _draw_marking(image, prompt=prompt, index=index)
+    return _encode(image, output_format, 80)
+
+
+def make_portrait(
+    *,
+    prompt: str,
+    index: int,
+    size: tuple[int, int],
+    output_format: str,
+    quality: int,
+    face: FaceCrop | None,
+    stranger: bool = False,
+) -> bytes:
+    """Encode one marked portrait: `face` (None: nobody) on the prompt's backdrop."""
+    backdrop = backdrops.backdrop_for(prompt)
+    image = backdrops.paint(backdrop, size)
+    if face is not None:
+        _place(image, face, stranger=stranger)
+    if backdrops.is_monochrome(backdrop):
+        image = image.convert("L").convert("RGB")
+    _draw_banner(image, prompt=prompt, index=index)
+    return _encode(image, output_format, quality)
+
+
+def _place(image: Image.Image, face: FaceCrop, *, stranger: bool) -> None:
+    """Scale the crop to the frame (head and shoulders fill most of its height) and paste it
+    between the top and bottom bands, centred."""
+    width, height = image.size
+    crop = face.image
+    # A stranger's crop is the face alone, so it is drawn smaller to look the same size.
+    tall = (0.42 if stranger else 0.64) * height
+    scale = min(tall / crop.height, 0.8 * width / crop.width)
+    scaled = crop.resize(
+        (max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+        Image.Resampling.BILINEAR,
+    )
+    top = round(height * 0.13) + round(((0.64 * height) - scaled.height) / 2)
+    image.paste(scaled, ((width - scaled.width) // 2, top), scaled)
+
+
+def _draw_banner(image: Image.Image, *, prompt: str, index: int) -> None:
+    """EMULATED across the top band, the output number and the prompt's start in the bottom
+    band: never over the face in the middle."""
+    width, height = image.size
+    draw = ImageDraw.Draw(image)
+    big = ImageFont.load_default(size=max(14, min(width, height) // 11))
+    small = ImageFont.load_default(size=max(10, min(width, height) // 42))
+    stroke = max(1, width // 400)  # a dark outline keeps white letters legible on white
+    draw.text(
+        (width // 2, height // 14),
+        "EMULATED",
+        font=big,
+        fill="white",
+        anchor="mm",
+        stroke_width=stroke,
+        stroke_fill="black",
+    )
+    text = "\n".join([f"output {index + 1}", *textwrap.wrap(prompt[:160], width=56)[:3]])
+    draw.multiline_text(
+        (width // 20, height * 80 // 100),
+        text,
+        font=small,
+        fill="white",
+        stroke_width=stroke,
+        stroke_fill="black",
+    )
+
+
+def _encode(image: Image.Image, output_format: str, quality: int) -> bytes:
     pil_format, _ = FORMATS.get(output_format, FORMATS["webp"])
     buffer = io.BytesIO()
-    image.save(buffer, pil_format, quality=80)
+    image.save(buffer, pil_format, quality=quality, **ENCODER_OPTIONS.get(pil_format, {}))
     return buffer.getvalue()
 
 

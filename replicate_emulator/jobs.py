@@ -2,7 +2,9 @@
 
 A training really downloads and opens its ZIP (only from this machine), prints tqdm lines like
 the real `ostris/flux-dev-lora-trainer` (N/1000 steps), and on success pushes a new version to
-its destination model. A prediction draws its output images. Every status change is applied
+its destination model, keeping the person's face crops for that version. A prediction draws its
+output images: that face (or, for a share of them, someone else's or nobody's) on the style's
+backdrop. Every status change is applied
 under the state lock and announced through the webhook sender.
 """
 
@@ -16,8 +18,10 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from replicate_emulator import images
+from replicate_emulator import images, portraits
+from replicate_emulator.face_crops import FaceCrop
 from replicate_emulator.store import (
     EmulatorState,
     JobRecord,
@@ -33,6 +37,9 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 WEIGHTS_BYTES = b"EMULATED LORA WEIGHTS - not a real model\n"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# One thread finds the faces of every training: dlib's models are shared, and calling them from
+# several threads at once was measured slower than one after another.
+_FACE_FINDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-faces")
 
 
 class JobStopped(Exception):
@@ -72,10 +79,13 @@ class JobRunner:
         seconds = self._state.config.training_seconds
         self._sleep(job, seconds * 0.1)
         try:
-            image_count = _count_images(self._fetch_zip(str(job.input.get("input_images", ""))))
+            blob = self._fetch_zip(str(job.input.get("input_images", "")))
+            image_count = _count_images(blob)
         except ValueError as error:
             self._finish(job, status="failed", error=str(error))
             return
+        # The faces are found while the clock runs, not on top of it.
+        crops = _FACE_FINDER.submit(portraits.training_crops, blob)
         self._update(job, status="processing", log=_training_preamble(image_count))
         for update in range(LOG_UPDATES + 1):
             step = TRAINING_STEPS * update // LOG_UPDATES
@@ -84,10 +94,11 @@ class JobRunner:
                 return
             self._update(job, log=_tqdm_line(step, TRAINING_STEPS, seconds))
             self._sleep(job, seconds * 0.8 / (LOG_UPDATES + 1))
-        self._succeed_training(job)
+        self._succeed_training(job, crops.result())
 
-    def _succeed_training(self, job: JobRecord) -> None:
-        """Push the new version to the destination and publish it as the training's output."""
+    def _succeed_training(self, job: JobRecord, crops: list[FaceCrop]) -> None:
+        """Push the new version to the destination, with the face its predictions will paint,
+        and publish it as the training's output."""
         version_id = new_version_id()
         with self._state.lock:
             model = self._state.models.get(job.destination or "")
@@ -95,6 +106,7 @@ class JobRunner:
                 self._apply_finish(job, "failed", "The destination model no longer exists")
                 return
             model.versions.append((version_id, now()))
+            self._state.keep_faces(version_id, crops)
             job.output = {
                 "version": f"{job.destination}:{version_id}",
                 "weights": self._state.output_url(job.id, "trained_model.tar"),
@@ -137,10 +149,7 @@ class JobRunner:
         urls = []
         for index in range(int(data.get("num_outputs", 1))):
             name = f"out-{index}.{images.extension(output_format)}"
-            prompt = str(data.get("prompt", ""))
-            blob = images.make_image(
-                prompt=prompt, index=index, size=size, output_format=output_format
-            )
+            blob = portraits.draw_output(self._state, job, index=index, size=size)
             with self._state.lock:
                 self._state.outputs[f"{job.id}/{name}"] = (images.content_type(output_format), blob)
             urls.append(self._state.output_url(job.id, name))

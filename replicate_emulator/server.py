@@ -2,9 +2,11 @@
 
 It speaks the part of the API we use with Replicate's JSON shapes, statuses and problem
 documents, runs trainings and predictions on a shortened clock, sends real signed webhooks, and
-fails on demand (see `Faults`). It never reaches the internet: it only downloads from this
-machine. The pieces live beside it: http (sockets), routes and files
-(endpoints), jobs (the clock), webhooks (deliveries), store (state).
+fails on demand (see `Faults`). Its outputs show the trained person's face on the prompt's
+backdrop, except a share (`wrong_face_share`) that shows someone else or nobody. It never reaches
+the internet: it only downloads from this machine. The pieces live beside it: http (sockets),
+routes and files (endpoints), jobs (the clock), portraits, face_crops, backdrops and images (the
+outputs), webhooks (deliveries), store (state).
 """
 
 from __future__ import annotations
@@ -50,7 +52,10 @@ class ReplicateEmulator:
         faults: Faults | None = None,
         page_size: int = 100,
         account: str = "headshots",
+        wrong_face_share: float = 0.125,
     ) -> None:
+        if not 0.0 <= wrong_face_share <= 1.0:
+            raise ValueError("wrong_face_share must be between 0 and 1")
         config = EmulatorConfig(
             account=account,
             token=token,
@@ -58,6 +63,7 @@ class ReplicateEmulator:
             training_seconds=training_seconds,
             prediction_seconds=prediction_seconds,
             page_size=page_size,
+            wrong_face_share=wrong_face_share,
         )
         self._address = (host, port)
         self.state = EmulatorState(config, faults or Faults())

@@ -13,10 +13,12 @@ import hashlib
 import hmac
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from replicate_emulator.face_crops import FaceCrop
 from replicate_emulator.faults import Faults, WebhookPlan
 
 TRAINER = "ostris/flux-dev-lora-trainer"
@@ -25,6 +27,9 @@ TRAINER_VERSION = "e440909d3512c31646ee2e0c7d6f6f4923224863a6a10c494606e79fb5844
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 ALL_EVENTS = frozenset({"start", "output", "logs", "completed"})
 FILE_LIFETIME = timedelta(hours=24)
+# Trained versions whose face crops are kept (a few MB each at most); older ones fall back to the
+# gradient, as after a restart.
+FACES_KEPT_FOR = 24
 
 
 def new_id() -> str:
@@ -111,6 +116,7 @@ class EmulatorConfig:
     prediction_seconds: float
     page_size: int
     account: str = "headshots"
+    wrong_face_share: float = 0.125  # of outputs showing someone else or nobody (0 to 1)
     root: str = ""
     file_signing_key: bytes = field(default_factory=lambda: os.urandom(32))
 
@@ -128,6 +134,9 @@ class EmulatorState:
         self.files: dict[str, FileRecord] = {}
         self.outputs: dict[str, tuple[str, bytes]] = {}
         self.deliveries: list[dict[str, Any]] = []
+        self.faces: OrderedDict[str, list[FaceCrop]] = OrderedDict()  # version id -> crops
+        self.portraits: dict[str, dict[str, Any]] = {}  # prediction id -> backdrop, faces shown
+        self.portraits_made = 0  # outputs that showed a face or nobody: the share's counter
         self.held = 0  # requests a hang fault holds right now: a caller blocked at that point
         self._let_go = threading.Event()  # set (then replaced) by release_holds()
         self.throttled = 0  # creates answered 429 so far: a caller now in its back-off
@@ -157,6 +166,19 @@ class EmulatorState:
         """A creation counter, so listings have a stable newest-first order and cursors."""
         self._seq += 1
         return self._seq
+
+    def keep_faces(self, version_id: str, crops: list[FaceCrop]) -> None:
+        """Remember a trained version's face crops, forgetting the oldest beyond the bound."""
+        if not crops:
+            return
+        self.faces[version_id] = crops
+        while len(self.faces) > FACES_KEPT_FOR:
+            self.faces.popitem(last=False)
+
+    def next_portrait(self) -> int:
+        """The serial of the next portrait, which decides whose face it shows."""
+        self.portraits_made += 1
+        return self.portraits_made - 1
 
     def find_version(self, version_id: str) -> tuple[ModelRecord, str] | None:
         """The model holding a 64-hex version id, wherever it lives."""

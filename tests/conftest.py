@@ -198,11 +198,12 @@ def replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterat
 
     Trainings take half a second and predictions a fifth of one, so a whole order runs in a
     few seconds through the official client, real HTTP and real signed webhooks; a test that
-    needs a longer training sets `replicate.state.config.training_seconds` itself.
+    needs a longer training sets `replicate.state.config.training_seconds` itself. Every output
+    shows the person (a test of the likeness gate sets `state.config.wrong_face_share`).
     """
     from replicate_emulator.server import ReplicateEmulator
 
-    emulator = ReplicateEmulator(training_seconds=0.5, prediction_seconds=0.2)
+    emulator = ReplicateEmulator(training_seconds=0.5, prediction_seconds=0.2, wrong_face_share=0)
     emulator.start()
     settings.REPLICATE_BASE_URL = emulator.base_url
     settings.REPLICATE_API_TOKEN = emulator.token

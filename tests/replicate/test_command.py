@@ -7,12 +7,15 @@ import subprocess
 import sys
 
 import httpx
+import pytest
+from django.core.management import CommandError, call_command
 
 from tests.conftest import PROJECT_DIR
 
 
 def test_it_runs_the_emulator_from_the_command_line() -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env["REPLICATE_EMULATOR_WRONG_FACE_SHARE"] = "0.25"
     process = subprocess.Popen(
         [sys.executable, "manage.py", "replicate_emulator", "--port", "0", "--token", "t0ken"],
         cwd=PROJECT_DIR,
@@ -27,6 +30,10 @@ def test_it_runs_the_emulator_from_the_command_line() -> None:
             f"{lines['REPLICATE_BASE_URL']}/webhooks/default/secret",
             headers={"Authorization": "Bearer t0ken"},
         )
+        state = httpx.get(
+            f"{lines['REPLICATE_BASE_URL'].removesuffix('/v1')}/_emulator/state",
+            headers={"Authorization": "Bearer t0ken"},
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -35,3 +42,10 @@ def test_it_runs_the_emulator_from_the_command_line() -> None:
     assert lines["REPLICATE_API_TOKEN"] == "t0ken"
     assert secret.json()["key"].startswith("whsec_")  # the app fetches it from here...
     assert "whsec_" not in output + "".join(lines.values())  # ...and the console never shows it
+    assert state.json()["wrong_face_share"] == 0.25  # from the environment, through settings
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "often"])
+def test_it_refuses_a_wrong_face_share_outside_zero_to_one(share: str) -> None:
+    with pytest.raises(CommandError, match="is not a number from 0 to 1"):
+        call_command("replicate_emulator", "--port", "0", "--wrong-face-share", share)

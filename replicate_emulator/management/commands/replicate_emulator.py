@@ -9,8 +9,10 @@ restarts.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from replicate_emulator.server import ReplicateEmulator
@@ -26,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--webhook-secret", default=None, help="a whsec_... secret")
         parser.add_argument("--training-seconds", type=float, default=3.0)
         parser.add_argument("--prediction-seconds", type=float, default=1.0)
+        parser.add_argument(
+            "--wrong-face-share",
+            type=_share,
+            default=settings.REPLICATE_EMULATOR_WRONG_FACE_SHARE,
+            help="share of outputs showing someone else's face or none (0 to 1)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         emulator = ReplicateEmulator(
@@ -35,6 +43,7 @@ class Command(BaseCommand):
             webhook_secret=options["webhook_secret"],
             training_seconds=options["training_seconds"],
             prediction_seconds=options["prediction_seconds"],
+            wrong_face_share=options["wrong_face_share"],
         )
         emulator.start()
         self.stdout.write(f"REPLICATE_BASE_URL={emulator.base_url}")
@@ -44,3 +53,14 @@ class Command(BaseCommand):
             emulator.serve_forever()
         except KeyboardInterrupt:
             self.stdout.write("Emulator stopped.")
+
+
+def _share(raw: str) -> float:
+    """A share from 0 to 1, or argparse's usage error."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number from 0 to 1")
+    return value
