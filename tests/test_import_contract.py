@@ -76,6 +76,7 @@ FLOORS: list[tuple[str, int]] = [
     ("training.completion", STAGES),
     ("training.likeness", STAGES),
     ("training.likeness_figures", STAGES),
+    ("training.topups", STAGES),
     ("training.downloads", STAGES),
     ("training.sync", STAGES),
     ("training.polling", STAGES),

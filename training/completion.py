@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -17,6 +18,7 @@ from lib import print_ready
 from lib.storage import delete_quietly, save_whole
 from training.followups import FollowUp, Next
 from training.lifecycle import order_fail, seconds_between
+from training.likeness import assess, reference_descriptor
 from training.models import (
     Headshot,
     Order,
@@ -27,6 +29,7 @@ from training.models import (
 )
 from training.outputs import EXTENSIONS, OutputHostRefused, OutputRefused, download_output
 from training.styles import order_styles
+from training.topups import plan_top_ups, promised
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,10 @@ def store_outputs(*, prediction_id: int) -> list[FollowUp]:
     if order.status != Status.GENERATING:
         return []
     if not prediction.outputs_stored:
+        reference = reference_descriptor(order)
         try:
             for index, url in enumerate(prediction.output_urls):
-                store_output(prediction, index, url)
+                store_output(prediction, index, url, reference)
         except OutputRefused as refusal:
             if isinstance(refusal, OutputHostRefused):
                 logger.warning("order %s: output refused: %s", order.uuid, refusal)
@@ -57,9 +61,11 @@ def store_outputs(*, prediction_id: int) -> list[FollowUp]:
     return finish_if_complete(order)
 
 
-def store_output(prediction: Prediction, index: int, url: str) -> None:
-    """One image: downloaded (capped, typed), stored with a small preview and a print-ready JPEG
-    (`lib/print_ready.py`), recorded once.
+def store_output(
+    prediction: Prediction, index: int, url: str, reference: Sequence[float] | None = None
+) -> None:
+    """One image: downloaded (capped, typed), scored against the person's face (`likeness.py`),
+    stored with a small preview and a print-ready JPEG (`lib/print_ready.py`), recorded once.
 
     Each file is saved whole (`save_whole`); when anything on the way fails (a full disk), the
     files already saved go too: no file is left that no row points to.
@@ -72,6 +78,7 @@ def store_output(prediction: Prediction, index: int, url: str) -> None:
     stored: list[str] = []
     try:
         image = print_ready.decoded(content)
+        likeness = assess(image, reference)
         files = (
             (f"{folder}/{stem}.{EXTENSIONS[content_type]}", content),
             (f"{folder}/previews/{stem}.webp", make_preview(image)),
@@ -84,6 +91,7 @@ def store_output(prediction: Prediction, index: int, url: str) -> None:
             image=stored[0], preview=stored[1], jpeg=stored[2], content_type=content_type,
             width=image.width, height=image.height,
             size_bytes=sum(len(data) for _name, data in files),  # what it takes of the quota
+            **likeness.as_fields(),
         )  # fmt: skip
     except Exception:
         for name in stored:
@@ -114,15 +122,18 @@ def expected_predictions(order: Order) -> dict[int, str]:
 
 
 def finish_if_complete(order: Order) -> list[FollowUp]:
-    """Ready when every expected prediction's latest attempt succeeded and its images are stored."""
-    latest: dict[int, Prediction] = {}
-    for prediction in order.predictions.all():
-        latest[prediction.prompt_index] = prediction  # ordered by attempt
-    for slot in expected_predictions(order):
-        done = latest.get(slot)
-        if done is None or done.status != Prediction.State.SUCCEEDED or not done.outputs_stored:
+    """Ready when every expected prediction's latest attempt is stored, unless some styles fell
+    short of the likeness check and the order may still top them up (`topups.py`).
+
+    The order's row is locked meanwhile: two predictions finishing together must not both plan
+    a round of top-ups, nor both make the order ready.
+    """
+    with transaction.atomic():
+        Order.objects.select_for_update().filter(pk=order.pk).first()
+        if not every_prediction_done(order):
             return []
-    with transaction.atomic(savepoint=False):
+        if plan_top_ups(order):
+            return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
         if not order.move_to(Status.READY):
             return []
         order.record_spend()
@@ -132,6 +143,27 @@ def finish_if_complete(order: Order) -> list[FollowUp]:
             stage=Stage.COMPLETION,
             status=TrainingEvent.Outcome.SUCCESS,
             duration=seconds_between(order.training_finished_at, order.ready_at),
-            metadata={"headshots": order.headshots.count(), "predict_time": prediction_seconds},
+            metadata={
+                "headshots": order.headshots.count(),
+                "shown": order.headshots.shown().count(),
+                "promised": promised(order),
+                "predict_time": prediction_seconds,
+            },
         )
     return [FollowUp(Next.NOTIFY_READY, order.pk)]
+
+
+def every_prediction_done(order: Order) -> bool:
+    """Whether each expected slot's latest attempt succeeded and is stored; a top-up that failed
+    twice is given up (the order is delivered without it) rather than failing the order."""
+    latest: dict[int, Prediction] = {}
+    for prediction in order.predictions.all():
+        latest[prediction.prompt_index] = prediction  # ordered by attempt
+    for slot in expected_predictions(order):
+        done = latest.get(slot)
+        if done is None:
+            return False
+        given_up = done.is_top_up and done.is_final and done.outputs_stored
+        if not given_up and (done.status != Prediction.State.SUCCEEDED or not done.outputs_stored):
+            return False
+    return True

@@ -182,7 +182,7 @@ def prediction_input(prediction: Prediction) -> dict[str, object]:
     style = style_named(prediction.style)
     return {
         "prompt": prediction.prompt,
-        "num_outputs": settings.HEADSHOTS_PER_STYLE,
+        "num_outputs": prediction.num_outputs or settings.HEADSHOTS_PER_STYLE,
         "aspect_ratio": settings.HEADSHOT_ASPECT_RATIO,
         "output_format": settings.HEADSHOT_OUTPUT_FORMAT,
         "output_quality": settings.HEADSHOT_OUTPUT_QUALITY,
@@ -266,6 +266,10 @@ def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> lis
 def prediction_failed(prediction: Prediction) -> list[FollowUp]:
     """Try the style once more, or fail the order when it was already the second try."""
     order = Order.objects.select_related("user").get(pk=prediction.order_id)
+    if prediction.is_top_up and prediction.attempt >= 2 and order.status == Status.GENERATING:
+        # Extra headshots that would not come: the order goes on with what it has.
+        Prediction.objects.filter(pk=prediction.pk).update(outputs_stored=True)
+        return [FollowUp(Next.STORE_HEADSHOTS, prediction.pk)]
     if prediction.attempt >= 2 or order.status != Status.GENERATING:
         return order_fail(
             order, stage=Stage.COMPLETION, error=GENERATION_FAILED, detail=prediction.error
@@ -278,6 +282,7 @@ def prediction_failed(prediction: Prediction) -> list[FollowUp]:
             "prompt": prediction.prompt,
             "style": prediction.style,
             "is_top_up": prediction.is_top_up,
+            "num_outputs": prediction.num_outputs,
         },
     )
     return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]

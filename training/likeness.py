@@ -13,7 +13,6 @@ off has no descriptors, so its headshots are checked only for having exactly one
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,12 +53,11 @@ def reference_descriptor(order: Order) -> Sequence[float] | None:
     return embeddings[faces.medoid(embeddings)]
 
 
-def assess(content: bytes, reference: Sequence[float] | None) -> Likeness:
-    """Find the faces in an encoded headshot and measure the one face against the person."""
+def assess(image: Image.Image, reference: Sequence[float] | None) -> Likeness:
+    """Find the faces in a headshot and measure the one face against the person."""
     if not settings.FACE_ANALYSIS_ENABLED:
         return Likeness()
-    with Image.open(io.BytesIO(content)) as image:
-        found = faces.find_faces(image, describe=reference is not None)
+    found = faces.find_faces(image, describe=reference is not None)
     if not found:
         return Likeness(face_count=0, hidden=True)
     box = found[0].box

@@ -256,6 +256,8 @@ class Prediction(models.Model):
     style = models.CharField(_("style"), max_length=32, blank=True)
     # A prediction added because too few of a style's headshots looked like the person.
     is_top_up = models.BooleanField(_("top-up"), default=False)
+    # Images asked for; None means HEADSHOTS_PER_STYLE (a top-up asks only for what is missing).
+    num_outputs = models.PositiveSmallIntegerField(_("images asked for"), null=True, blank=True)
     replicate_prediction_id = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     output_urls = models.JSONField(default=list, blank=True)

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from replicate_emulator.server import ReplicateEmulator
+from tests.training.conftest import VARIANTS, face_jpeg
 from training.replicate.client import ReplicateGateway
 from training.replicate.signatures import verify_webhook
 
@@ -123,15 +124,23 @@ def webhook_receiver(emulator: ReplicateEmulator) -> Iterator[WebhookReceiver]:
     server.server_close()
 
 
-def make_photo_zip(count: int = 3) -> bytes:
-    """A real training set: a stored (not deflated) ZIP of small JPEGs."""
+def make_photo_zip(count: int = 3, *, faces: bool = True) -> bytes:
+    """A real training set: a stored (not deflated) ZIP of JPEGs of one person (skimage's
+    astronaut), so that the emulator's headshots show her face and pass the likeness check; or,
+    with `faces=False`, of plain colours with nobody in them."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for index in range(1, count + 1):
-            photo = io.BytesIO()
-            Image.new("RGB", (64, 64), (40 * index, 90, 160)).save(photo, "JPEG")
-            archive.writestr(f"image_{index}.jpg", photo.getvalue())
+            archive.writestr(f"image_{index}.jpg", training_photo(index, faces=faces))
     return buffer.getvalue()
+
+
+def training_photo(index: int, *, faces: bool) -> bytes:
+    if faces:
+        return face_jpeg(index % len(VARIANTS), long_side=512)
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 64), (40 * index, 90, 160)).save(photo, "JPEG")
+    return photo.getvalue()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from lib import faces
 from training.likeness import Likeness, assess, reference_descriptor
 from training.models import Order
 
-from .conftest import VARIANTS, encode, face_image, no_face_image, two_people_image
+from .conftest import VARIANTS, face_image, no_face_image, two_people_image
 
 # LFW faces that dlib puts far from the astronaut (0.9 and more in a trial): someone else.
 STRANGERS = (83, 71, 26)
@@ -40,7 +40,7 @@ def reference() -> list[float]:
 
 def test_it_shows_a_headshot_of_the_person_with_its_distance_and_face_box() -> None:
     headshot = face_image(2, long_side=1024)
-    found = assess(encode(headshot, "PNG"), reference())
+    found = assess(headshot, reference())
     assert found.face_count == 1
     assert not found.hidden
     assert found.likeness is not None
@@ -53,7 +53,7 @@ def test_it_shows_a_headshot_of_the_person_with_its_distance_and_face_box() -> N
 
 
 def test_it_hides_someone_elses_face() -> None:
-    found = assess(encode(stranger(), "JPEG"), reference())
+    found = assess(stranger(), reference())
     assert found.face_count == 1
     assert found.hidden
     assert found.likeness is not None
@@ -64,20 +64,20 @@ def test_it_hides_someone_elses_face() -> None:
     ("photo", "faces_found"), [(no_face_image, 0), (two_people_image, 2)], ids=["none", "two"]
 )
 def test_it_hides_a_headshot_with_no_face_or_several(photo: Any, faces_found: int) -> None:
-    found = assess(encode(photo(), "PNG"), reference())
+    found = assess(photo(), reference())
     assert (found.face_count, found.likeness, found.hidden) == (faces_found, None, True)
 
 
 def test_without_the_persons_descriptors_it_checks_only_for_one_face() -> None:
     assert reference_descriptor(Order(face_embeddings=[])) is None
-    own, other = assess(encode(face_image(0), "PNG"), None), assess(encode(stranger(), "PNG"), None)
+    own, other = assess(face_image(0), None), assess(stranger(), None)
     assert (own.face_count, own.hidden, other.face_count, other.hidden) == (1, False, 1, False)
-    assert assess(encode(no_face_image(), "PNG"), None).hidden
+    assert assess(no_face_image(), None).hidden
 
 
 def test_with_face_analysis_turned_off_it_scores_and_hides_nothing(settings: Any) -> None:
     settings.FACE_ANALYSIS_ENABLED = False
-    assert assess(encode(stranger(), "PNG"), reference()) == Likeness()
+    assert assess(stranger(), reference()) == Likeness()
 
 
 def test_the_reference_is_the_persons_photos_medoid_not_an_odd_one() -> None:
