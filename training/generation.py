@@ -252,15 +252,22 @@ def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> lis
             predict_time=info.predict_time,
         )
         if moved:
-            prediction.order.record_spend()
+            spend_recorded(prediction.order)
         return [FollowUp(Next.STORE_HEADSHOTS, prediction.pk)] if moved else []
     failed = info.status in ("failed", "canceled")
     if failed and prediction.move_to(
         info.status, error=info.error or "", predict_time=info.predict_time
     ):
-        prediction.order.record_spend()  # a failed run is billed for the time it ran
+        spend_recorded(prediction.order)  # a failed run is billed for the time it ran
         return prediction_failed(prediction)
     return []
+
+
+def spend_recorded(order: Order) -> None:
+    """The order's spend, written once this transaction has committed: here the prediction's
+    row is locked, and writing the order's row too would deadlock with a worker failing the
+    order (which locks them the other way round)."""
+    transaction.on_commit(order.record_spend)
 
 
 def prediction_failed(prediction: Prediction) -> list[FollowUp]:
