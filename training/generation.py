@@ -50,7 +50,8 @@ def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None)
     order = Order.objects.select_related("user").get(pk=order_id)
     if order.status != Status.GENERATING:
         return []
-    plan_predictions(order)
+    if not order.predictions.exists():
+        plan_predictions(order)
     gateway = gateway or client_from_settings()
     pending = list(order.predictions.filter(status=Prediction.State.PENDING))
     return submit_predictions(order, pending, gateway)
@@ -58,7 +59,8 @@ def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None)
 
 def plan_predictions(order: Order) -> None:
     """One row per style of the order (its first attempt), all or none, so that the order's
-    expected predictions are known before any of them can finish."""
+    expected predictions are known before any of them can finish, and a change of ORDER_STYLES
+    touches only orders whose generation has not begun."""
     with transaction.atomic():
         for index, style in enumerate(order_styles(order.package)):
             Prediction.objects.get_or_create(
