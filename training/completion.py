@@ -112,13 +112,14 @@ def make_preview(image: Image.Image) -> bytes:
 def expected_predictions(order: Order) -> dict[int, str]:
     """The predictions this order must finish before it is ready: slot (`prompt_index`) → style.
 
-    One slot per style of the order (`styles.order_styles`), and any slot its rows hold besides
-    (a prediction added later, such as a likeness top-up, is a row with a slot of its own). A
+    One slot per style of the order (`styles.order_styles`, written as rows when generation
+    begins), and any slot added later (a likeness top-up is a row with a slot of its own). A
     slot is done when its latest attempt succeeded and its images are stored.
     """
-    planned = {index: style.slug for index, style in enumerate(order_styles(order.package))}
-    added = dict(order.predictions.filter(attempt=1).values_list("prompt_index", "style"))
-    return planned | added
+    rows = dict(order.predictions.filter(attempt=1).values_list("prompt_index", "style"))
+    if rows:  # planned all at once when generation began: a later change of settings is moot
+        return rows
+    return {index: style.slug for index, style in enumerate(order_styles(order.package))}
 
 
 def finish_if_complete(order: Order) -> list[FollowUp]:

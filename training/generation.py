@@ -50,7 +50,8 @@ def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None)
     order = Order.objects.select_related("user").get(pk=order_id)
     if order.status != Status.GENERATING:
         return []
-    plan_predictions(order)
+    if not order.predictions.exists():
+        plan_predictions(order)
     gateway = gateway or client_from_settings()
     pending = list(order.predictions.filter(status=Prediction.State.PENDING))
     return submit_predictions(order, pending, gateway)
@@ -58,7 +59,8 @@ def start_predictions(*, order_id: int, gateway: ReplicateGateway | None = None)
 
 def plan_predictions(order: Order) -> None:
     """One row per style of the order (its first attempt), all or none, so that the order's
-    expected predictions are known before any of them can finish."""
+    expected predictions are known before any of them can finish, and a change of ORDER_STYLES
+    touches only orders whose generation has not begun."""
     with transaction.atomic():
         for index, style in enumerate(order_styles(order.package)):
             Prediction.objects.get_or_create(
@@ -252,15 +254,22 @@ def apply_prediction_status(prediction: Prediction, info: PredictionInfo) -> lis
             predict_time=info.predict_time,
         )
         if moved:
-            prediction.order.record_spend()
+            spend_recorded(prediction.order)
         return [FollowUp(Next.STORE_HEADSHOTS, prediction.pk)] if moved else []
     failed = info.status in ("failed", "canceled")
     if failed and prediction.move_to(
         info.status, error=info.error or "", predict_time=info.predict_time
     ):
-        prediction.order.record_spend()  # a failed run is billed for the time it ran
+        spend_recorded(prediction.order)  # a failed run is billed for the time it ran
         return prediction_failed(prediction)
     return []
+
+
+def spend_recorded(order: Order) -> None:
+    """The order's spend, written once this transaction has committed: here the prediction's
+    row is locked, and writing the order's row too would deadlock with a worker failing the
+    order (which locks them the other way round)."""
+    transaction.on_commit(order.record_spend)
 
 
 def prediction_failed(prediction: Prediction) -> list[FollowUp]:

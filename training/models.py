@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Cast, Coalesce, Greatest, Round
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -172,7 +172,8 @@ class Order(models.Model):
         prediction's (retries, top-ups and failed runs are billed too) at the configured price.
 
         One UPDATE computed in the database, so news about two predictions arriving together
-        cannot overwrite each other's share; called whenever a run's seconds are recorded.
+        cannot overwrite each other's share; called whenever a run's seconds are recorded. It
+        never goes down: a staff retry deletes the prediction rows whose runs were billed.
         """
         prediction_seconds = (
             Prediction.objects.filter(order=models.OuterRef("pk"))
@@ -185,7 +186,7 @@ class Order(models.Model):
         )
         price = models.Value(settings.REPLICATE_PRICE_PER_SECOND)
         exact = Cast(seconds * price, models.DecimalField(max_digits=20, decimal_places=10))
-        Order.objects.filter(pk=self.pk).update(cost=Round(exact, 4))
+        Order.objects.filter(pk=self.pk).update(cost=Greatest(models.F("cost"), Round(exact, 4)))
         self.refresh_from_db(fields=["cost"])
 
     def fail(self, *, stage: Stage, error: str, detail: str = "") -> bool:

@@ -1,8 +1,8 @@
 """The package catalogue: what a person can order, per training service (TUNE_TYPE).
 
 With Replicate there is one real package, "Foto Profesional", and a greyed-out "Próximamente"
-card that cannot be ordered. Adding a package means adding a `Package` here and its prompts in
-`prompts.py`.
+card that cannot be ordered. Adding a package means adding a `Package` here and its styles in
+`styles.py` (docs/prompts.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The whole journey in a real browser with two people: Carol orders (a photo refused and replaced
-on the way), follows her order to the gallery through the emulator, downloads one headshot and
-then all of them; Bob, signed in too, can see none of it."""
+on the way), follows her default order to the gallery through the emulator (40 headshots under
+their 10 styles' names), downloads one headshot and then all of them; Bob, signed in too, can see
+none of it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     settings: Any,
 ) -> None:
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    settings.ORDER_STYLES, settings.HEADSHOTS_PER_STYLE = [], 4  # a default order: 40 headshots
     photos = []
     for index in range(4):
         path = tmp_path / f"selfie{index + 1}.jpg"
@@ -63,7 +65,11 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     expect(carols.locator("#previews li")).to_have_count(5)
     carols.click("#order-submit")
     carols.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
-    expect(carols.locator("#order-live .gallery img")).to_have_count(4, timeout=30_000)
+    expect(carols.locator("#order-live .gallery img")).to_have_count(40, timeout=60_000)
+    styles = carols.locator("#order-live .style-group")
+    expect(styles).to_have_count(10)
+    expect(styles.first.locator("h3")).to_contain_text("Estudio gris")
+    expect(styles.first.locator(".gallery img")).to_have_count(4)
 
     order = Order.objects.get(user=carol)
     assert (order.status, order.image_count) == (Status.READY, 5)
@@ -73,7 +79,9 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     with carols.expect_download() as everything:
         carols.click("text=Descargar todos")
     archive = zipfile.ZipFile(io.BytesIO(Path(everything.value.path()).read_bytes()))
-    assert len(archive.namelist()) == 4
+    assert len(archive.namelist()) == 40
+    assert "oficina-moderna-1.webp" not in archive.namelist()  # slugs, whatever the language
+    assert "modern-office-4.webp" in archive.namelist()
     second = carols.locator("#order-live .gallery .favourite-toggle").nth(1)
     second.click()
     expect(second).to_have_attribute("aria-pressed", "true")  # swapped in place by htmx

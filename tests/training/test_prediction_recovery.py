@@ -34,7 +34,7 @@ from training.replicate.client import client_from_settings
 from training.trainings import destination_name
 
 pytestmark = pytest.mark.timeout(180)
-PROMPTS = 2  # the professional package's prompts
+PROMPTS = 2  # the test orders' styles (TEST_STYLES in tests/conftest.py)
 
 
 def generating_order(user: User) -> Order:
@@ -151,10 +151,14 @@ def test_it_makes_again_a_create_killed_in_its_429_back_off(
     worker = start_worker(workers, replicate)
 
     wait_for(lambda: replicate.state.throttled == 1, timeout=60)  # now sleeping in its back-off
+    # The other style's create, made beside it, is answered.
+    wait_for(lambda: order.predictions.exclude(replicate_prediction_id="").count() == PROMPTS - 1)
     kill_hard(worker)
-    first = order.predictions.get(prompt_index=0)
-    assert (first.status, first.replicate_prediction_id) == ("starting", "")
-    assert predictions_on_replicate(replicate) == []
+    throttled = order.predictions.get(replicate_prediction_id="")
+    assert throttled.status == "starting"
+    made = [p["input"]["prompt"] for p in predictions_on_replicate(replicate)]
+    assert len(made) == PROMPTS - 1
+    assert throttled.prompt not in made
 
     sync_now(settings)
     start_worker(workers, replicate)
@@ -175,9 +179,15 @@ def test_it_adopts_a_prediction_whose_creator_was_killed_before_the_answer(
     worker = start_worker(workers, replicate)
 
     wait_for(lambda: replicate.state.held == 1, timeout=60)  # created; the answer is held
+    # The other style's create, made beside it, is answered.
+    wait_for(lambda: order.predictions.exclude(replicate_prediction_id="").count() == PROMPTS - 1)
     kill_hard(worker)
-    assert order.predictions.get(prompt_index=0).replicate_prediction_id == ""
-    wait_for(lambda: predictions_on_replicate(replicate)[0]["status"] == "succeeded")
+    assert order.predictions.filter(replicate_prediction_id="").count() == 1
+    wait_for(
+        lambda: (
+            [p["status"] for p in predictions_on_replicate(replicate)] == ["succeeded"] * PROMPTS
+        )
+    )
     replicate.set_faults(webhooks_never=False)
 
     sync_now(settings)

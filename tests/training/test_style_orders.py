@@ -55,6 +55,8 @@ def test_it_makes_forty_headshots_in_ten_styles_with_the_default_settings(
     assert len(styles) >= 10
     assert list(order.predictions.values_list("style", flat=True)) == styles
     assert expected_predictions(order) == dict(enumerate(styles))
+    settings.ORDER_STYLES = ["library"]  # a change of settings leaves begun orders as they are
+    assert expected_predictions(order) == dict(enumerate(styles))
     sent = {job.input["prompt"]: job.input for job in predictions_on_replicate(replicate)}
     assert len(sent) == len(styles)  # one create per style, none twice
     for prediction in order.predictions.all():

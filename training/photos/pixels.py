@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 import warnings
 from functools import cache
 from types import ModuleType
@@ -52,6 +53,11 @@ def configure_image_libraries(*, photo_workers: int) -> None:
     ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
+# cv2's package bootstrap swaps itself in sys.modules: a second thread importing it meanwhile
+# gets a half-made module ("module 'cv2' has no attribute 'data'"), so one thread imports it.
+_OPENCV_IMPORT = threading.Lock()
+
+
 @cache
 def opencv() -> ModuleType:
     """OpenCV (and numpy under it), imported when a photo first needs it: a third of a second
@@ -60,7 +66,8 @@ def opencv() -> ModuleType:
     Photos are cleaned PHOTO_WORKERS at a time, which already keeps the cores busy: OpenCV's
     own threads (face detection, resize) on top of that only contend for them.
     """
-    import cv2
+    with _OPENCV_IMPORT:
+        import cv2
 
     cv2.setNumThreads(max(1, (os.process_cpu_count() or 1) // settings.PHOTO_WORKERS))
     return cv2
