@@ -9,6 +9,7 @@ import io
 import logging
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext_noop as _
@@ -35,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 
 PREVIEW_SIDE = 480
+NO_LIKENESS = _(
+    "None of the headshots looked enough like you, so we are not delivering them. Your credit "
+    "is back; try again with sharper photos of your face, each of you alone."
+)
 DOWNLOAD_FAILED = _(
     "We could not save your headshots. Nothing was charged; please start a new order."
 )
@@ -135,6 +140,9 @@ def finish_if_complete(order: Order) -> list[FollowUp]:
             return []
         if plan_top_ups(order):
             return [FollowUp(Next.GENERATE_HEADSHOTS, order.pk)]
+        if settings.FACE_ANALYSIS_ENABLED and not order.headshots.shown().exists():
+            # Not one headshot looked like the person, top-ups included: nothing to deliver.
+            return order_fail(order, stage=Stage.COMPLETION, error=NO_LIKENESS)
         if not order.move_to(Status.READY):
             return []
         order.record_spend()

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from lib.emails import send_templated_email
 from training.models import Order
+from training.topups import promised
 
 
 def order_url(order: Order) -> str:
@@ -21,6 +22,7 @@ def notify_order_ready(order: Order) -> None:
             "order": order,
             "order_url": order_url(order),
             "count": order.headshots.shown().count(),
+            "promised": promised(order),
         },
         language=order.user.language,
     )

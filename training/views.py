@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.credits import credit_balance
 from accounts.models import User
 from lib.ratelimits import rate_limit
-from training import lifecycle, trainings
+from training import lifecycle, topups, trainings
 from training.forms import OrderForm, RatingForm
 from training.links import file_link
-from training.models import Headshot, Order
+from training.models import Headshot, Order, Status
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
 from training.packages import available_packages, orderable_package, package_title
@@ -158,6 +158,7 @@ def order_context(order: Order, rating_form: RatingForm | None = None) -> dict[s
         "progress": progress,
         "gallery": gallery,
         "gallery_groups": by_style(gallery),
+        "promised": topups.promised(order) if order.status == Status.READY else 0,
         "favourite_count": sum(headshot.is_favourite for headshot in headshots),
         "rating": getattr(order, "rating", None),
         "rating_form": rating_form or rating_form_for(order),

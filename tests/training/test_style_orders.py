@@ -47,7 +47,9 @@ def test_it_makes_forty_headshots_in_ten_styles_with_the_default_settings(
     settings.ORDER_STYLES = []  # the defaults: every style, four images each
     settings.HEADSHOTS_PER_STYLE = 4
 
-    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.READY, Status.FAILED)
+    # Forty images made, scored for likeness and stored, beside the other test workers.
+    placed = place_order(dora, tmp_path / "uploads", settings)
+    order = reaches(placed, Status.READY, Status.FAILED, timeout=90)
 
     assert order.status == Status.READY, order.error_detail
     assert order.headshots.count() >= 40
