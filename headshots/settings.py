@@ -237,6 +237,14 @@ MAX_ZIP_MB = read_int("MAX_ZIP_MB", 100, minimum=1)
 # How long an upload URL of the API (`POST /api/uploads`) accepts its one PUT.
 UPLOAD_URL_TTL_SECONDS = read_int("UPLOAD_URL_TTL_SECONDS", 900, minimum=60)
 PHOTO_WORKERS = read_int("PHOTO_WORKERS", 2, minimum=1)
+# Face analysis (lib/faces.py): each accepted photo's face is described, a photo of someone else
+# than the rest of the set is refused (training/photos/one_person.py), and the descriptors are
+# kept on the order to score the results. Off: no descriptor is made or kept; dlib still checks
+# that each photo shows one face.
+FACE_ANALYSIS_ENABLED = read_bool("FACE_ANALYSIS_ENABLED", True)
+# The largest distance between two face descriptors still taken for the same person. dlib's own
+# 0.6; docs/photos.md says how it was checked on our photos.
+LIKENESS_THRESHOLD = read_float("LIKENESS_THRESHOLD", 0.6, minimum=0.1, maximum=2.0)
 CLAMD_URL = read_optional("CLAMD_URL")
 if CLAMD_URL and not CLAMD_URL.startswith(("unix://", "tcp://")):
     raise SettingsError(f"CLAMD_URL={CLAMD_URL!r} must start with unix:// or tcp://.")

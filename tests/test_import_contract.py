@@ -68,6 +68,7 @@ FLOORS: list[tuple[str, int]] = [
     ("accounts", MODELS),
     ("training", MODELS),
     ("training.photos", STAGES),
+    ("training.photos.one_person", STAGES),
     ("training.photos.*", STAGES),
     ("training.orders", STAGES),
     ("training.lifecycle", STAGES),

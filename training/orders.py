@@ -130,6 +130,7 @@ def create_order(
                 image_count=stored.image_count,
                 zip_size=stored.zip_size,
                 input_size=stored.input_bytes,
+                face_embeddings=stored.face_embeddings,
             )
             record_upload_event(order, stored, duration=time.monotonic() - started)
     except NotEnoughCredits as refusal:
@@ -159,6 +160,7 @@ class StoredTrainingSet:
     image_count: int
     input_bytes: int
     warnings: Sequence[tuple[str, Message]]
+    face_embeddings: list[list[float]]
 
 
 def store_training_set(prepare: PhotoSetMaker, zip_name: str) -> StoredTrainingSet:
@@ -177,6 +179,7 @@ def store_training_set(prepare: PhotoSetMaker, zip_name: str) -> StoredTrainingS
                 image_count=len(photo_set.photos),
                 input_bytes=photo_set.input_bytes,
                 warnings=warnings,
+                face_embeddings=photo_set.face_embeddings,
             )
     except PhotoSetRefused as refused:
         reason = "unavailable" if refused.retryable else "photos"

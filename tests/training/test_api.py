@@ -130,6 +130,7 @@ def test_a_zip_becomes_a_queued_order_and_the_upload_is_deleted(
     with default_storage.open(str(order.training_zip.name)) as stored:
         names = zipfile.ZipFile(stored).namelist()
     assert names == ["image_1.jpg", "image_2.jpg", "image_3.jpg", "image_4.jpg"]
+    assert [len(embedding) for embedding in order.face_embeddings] == [128] * 4
     assert not default_storage.exists(upload_name(zip_url))
     assert credit_balance(alice) == 0
     assert leftovers(temp_dir) == []

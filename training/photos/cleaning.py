@@ -4,8 +4,9 @@ Every upload is sniffed from its bytes, scanned for malware before any decoder s
 clamd is configured), decoded with bomb limits, turned upright, stripped of every piece of
 metadata (GPS above all), converted to sRGB, shrunk to the training size (the pixel work is
 `pixels.py`'s) and re-encoded as JPEG. `quality.py` then refuses photos without exactly one face
-and warns about small faces and blur. `clean_photo` is this step on its own, as the tests and
-`bench/dataset.py` measure it; `photo_sets.py` runs it over a whole set.
+and warns about small faces and blur; with FACE_ANALYSIS_ENABLED it also describes the face, for
+the set's one-person check (`one_person.py`). `clean_photo` is this step on its own, as the tests
+and `bench/dataset.py` measure it; `photo_sets.py` runs it over a whole set.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def develop(stream: IO[bytes], *, name: str, out_dir: Path) -> CleanedPhoto:
     """Decode, judge and save an inspected photo."""
     with _header(stream, name) as opened:
         image = pixels.normalised(opened, settings.TRAINING_IMAGE_SIDE)
-    measured = quality.assess(image)
+    measured = quality.assess(image, describe=settings.FACE_ANALYSIS_ENABLED)
     photo_warnings = _judge(measured, name)
     path, size = _save(image, out_dir)
     return CleanedPhoto(

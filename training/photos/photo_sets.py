@@ -6,8 +6,9 @@
 Everything temporary lives in one folder per set under FILE_UPLOAD_TEMP_DIR, removed when the
 `with` block is left, whatever happened (a ZIP is unpacked there and goes through
 `prepare_photo_set` too). Set-level checks live here: count, total size, pixels in all,
-near-duplicates. A clamd that is configured but not answering refuses the whole set with a
-set-level `PhotoProblem` and `PhotoSetRefused.retryable` set: the person can only try later.
+near-duplicates, and one person in every photo (`one_person.py`). A clamd that is configured
+but not answering refuses the whole set with a set-level `PhotoProblem` and
+`PhotoSetRefused.retryable` set: the person can only try later.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from lib.uploads import upload_temp_folder
-from training.photos import quality, scanning, zip_reading
+from training.photos import one_person, quality, scanning, zip_reading
 from training.photos.cleaning import CleanedPhoto, develop, inspect_photo, opened
 from training.photos.problems import (
     DUPLICATE,
@@ -59,6 +60,12 @@ class PhotoSet:
     photos: list[CleanedPhoto]
     input_bytes: int
     directory: Path
+
+    @property
+    def face_embeddings(self) -> list[list[float]]:
+        """One face descriptor per photo (none when FACE_ANALYSIS_ENABLED is off), to keep on
+        the order after the photos are gone."""
+        return one_person.face_embeddings(self.photos)
 
 
 @contextlib.contextmanager
@@ -100,7 +107,8 @@ def _new_directory() -> Path:
 
 
 def _clean_all(files: Sequence[UploadedFile], directory: Path) -> list[CleanedPhoto]:
-    """Clean every photo in a few threads (Pillow and OpenCV release the GIL), keeping order.
+    """Clean every photo in a few threads (Pillow, OpenCV and dlib release the GIL), keeping
+    order.
 
     Every photo is first inspected (scanned, its header read), and the set refused if
     decoding it all would take more pixels than PHOTOS_TOTAL_MAX_MEGAPIXELS: a 6 KB PNG may
@@ -126,7 +134,10 @@ def _clean_all(files: Sequence[UploadedFile], directory: Path) -> list[CleanedPh
         outcomes = list(pool.map(partial(_develop_upload, out_dir=directory), usable))
     photos = [outcome for outcome in outcomes if isinstance(outcome, CleanedPhoto)]
     problems += [outcome for outcome in outcomes if isinstance(outcome, PhotoProblem)]
-    problems += _refuse_duplicates(photos)
+    distinct, duplicates = _refuse_duplicates(photos)
+    problems += duplicates
+    if settings.FACE_ANALYSIS_ENABLED:
+        problems += one_person.refuse_other_people(distinct)
     if problems:
         raise PhotoSetRefused(problems)
     return photos
@@ -170,8 +181,11 @@ def _develop_upload(upload: UploadedFile, *, out_dir: Path) -> CleanedPhoto | Ph
         return refused.problem
 
 
-def _refuse_duplicates(photos: list[CleanedPhoto]) -> list[PhotoProblem]:
-    """Refuse every photo that is nearly the same as an earlier one of the set."""
+def _refuse_duplicates(
+    photos: list[CleanedPhoto],
+) -> tuple[list[CleanedPhoto], list[PhotoProblem]]:
+    """Refuse every photo that is nearly the same as an earlier one of the set; return the
+    others too (a copy must not count twice towards whose face the set shows)."""
     problems = []
     earlier: list[CleanedPhoto] = []
     for photo in photos:
@@ -183,7 +197,7 @@ def _refuse_duplicates(photos: list[CleanedPhoto]) -> list[PhotoProblem]:
         else:
             other = earlier[index].source_name
             problems.append(refusal(photo.source_name, DUPLICATE, other=other))
-    return problems
+    return earlier, problems
 
 
 @contextlib.contextmanager

@@ -35,6 +35,13 @@ TOO_MANY_PIXELS = _("%(name)s: this photo has more than %(megapixels)s million p
 TOO_SMALL = _("%(name)s: this photo is too small; it must be at least %(side)s x %(side)s pixels.")
 NO_FACE = _("%(name)s: no face found; use a photo where your face is clearly visible.")
 SEVERAL_FACES = _("%(name)s: more than one person in this photo; use photos of you alone.")
+OTHER_PERSON = _(
+    "%(name)s: this seems to be a different person from your other photos; use photos of you alone."
+)
+DIFFERENT_PEOPLE = _(
+    "The photos seem to show different people: upload photos of one person only, "
+    "and of that person alone."
+)
 DUPLICATE = _("%(name)s: this photo is nearly the same as %(other)s; use different photos.")
 INFECTED = _("%(name)s: the virus scanner flagged this file.")
 SMALL_FACE = _("%(name)s: your face is small in this photo; a closer photo trains better.")
