@@ -326,9 +326,6 @@ HEADSHOT_OUTPUT_FORMAT = read_choice("HEADSHOT_OUTPUT_FORMAT", "png", ("webp", "
 HEADSHOT_OUTPUT_QUALITY = read_int("HEADSHOT_OUTPUT_QUALITY", 90, minimum=1, maximum=100)
 # Replicate bills by the second: gpu-h100 costs $0.001525/s (cost = predict_time * price).
 REPLICATE_PRICE_PER_SECOND = read_float("REPLICATE_PRICE_PER_SECOND", 0.001525)
-# The likeness gate (lib/faces.py): dlib face descriptors of the photos and of the results.
-FACE_ANALYSIS_ENABLED = read_bool("FACE_ANALYSIS_ENABLED", True)
-LIKENESS_THRESHOLD = read_float("LIKENESS_THRESHOLD", 0.6, minimum=0.1, maximum=1.5)
 TEMP_RETENTION_HOURS = read_int("TEMP_RETENTION_HOURS", 24, minimum=1)
 SYNC_AFTER_MINUTES = read_int("SYNC_AFTER_MINUTES", 10, minimum=1)
 STUCK_AFTER_HOURS = read_int("STUCK_AFTER_HOURS", 6, minimum=1)
