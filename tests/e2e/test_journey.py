@@ -18,7 +18,7 @@ from accounts.models import User
 from tests.conftest import make_user
 from tests.e2e.conftest import signed_in_context
 from tests.training.conftest import face_jpeg
-from training.models import Order, Status
+from training.models import Headshot, Order, Status
 
 
 @pytest.fixture
@@ -42,6 +42,8 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
 ) -> None:
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
     settings.ORDER_STYLES, settings.HEADSHOTS_PER_STYLE = [], 4  # a default order: 40 headshots
+    # As under `make run`: one emulated output in eight shows a stranger or nobody.
+    replicate.state.config.wrong_face_share = 0.125
     photos = []
     for index in range(4):
         path = tmp_path / f"selfie{index + 1}.jpg"
@@ -73,22 +75,39 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
 
     order = Order.objects.get(user=carol)
     assert (order.status, order.image_count) == (Status.READY, 5)
+    # Some outputs were a stranger or nobody: hidden, and made up for by top-ups, so the forty
+    # shown are all Carol's own face.
+    hidden = list(order.headshots.filter(hidden=True).select_related("prediction"))
+    assert hidden
+    assert {face_shown(replicate, headshot) for headshot in hidden} <= {"other", "none"}
+    assert order.predictions.filter(is_top_up=True).exists()
+    shown_ids = [
+        int(str(item.get_attribute("id")).removeprefix("headshot-"))
+        for item in carols.locator("#order-live .gallery li").all()
+    ]
+    shown = order.headshots.filter(pk__in=shown_ids).select_related("prediction")
+    assert [face_shown(replicate, headshot) for headshot in shown] == ["own"] * 40
     with carols.expect_download() as one:
         carols.locator("#order-live .gallery a.button").first.click()
-    assert one.value.suggested_filename == "grey-studio-1.webp"
+    first = order.headshots.get(pk=shown_ids[0])  # the closest likeness of the first style
+    assert one.value.suggested_filename == first.download_name
+    assert first.download_name.startswith("grey-studio-")
+    assert first.download_name.endswith(".jpg")
     with carols.expect_download() as everything:
         carols.click("text=Descargar todos")
     archive = zipfile.ZipFile(io.BytesIO(Path(everything.value.path()).read_bytes()))
     assert len(archive.namelist()) == 40
-    assert "oficina-moderna-1.webp" not in archive.namelist()  # slugs, whatever the language
-    assert "modern-office-4.webp" in archive.namelist()
+    assert "oficina-moderna-1.jpg" not in archive.namelist()  # slugs, whatever the language
+    assert "modern-office-4.jpg" in archive.namelist()
     second = carols.locator("#order-live .gallery .favourite-toggle").nth(1)
     second.click()
     expect(second).to_have_attribute("aria-pressed", "true")  # swapped in place by htmx
     with carols.expect_download() as favourites:
         carols.click("#favourites-download a")
     archive = zipfile.ZipFile(io.BytesIO(Path(favourites.value.path()).read_bytes()))
-    assert archive.namelist() == ["grey-studio-2.webp"]
+    favourite = order.headshots.get(is_favourite=True)
+    assert favourite.pk == shown_ids[1]
+    assert archive.namelist() == [favourite.download_name]
     carols.check("#rating input[value='5']")
     carols.fill("#rating textarea", "¡Me encantan!")
     carols.click("#rating button[type=submit]")
@@ -108,3 +127,10 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     bobs.goto(f"{live_server.url}/studio/models/")
     expect(bobs.locator("body")).not_to_contain_text("Carol LinkedIn")
     expect(bobs.locator("body")).to_contain_text("Todavía no tienes pedidos")
+
+
+def face_shown(emulator: Any, headshot: Headshot) -> str:
+    """What the emulator put in this output: "own", "other" (a stranger) or "none"."""
+    with emulator.state.lock:
+        faces = emulator.state.portraits[headshot.prediction.replicate_prediction_id]["faces"]
+    return str(faces[headshot.output_index])

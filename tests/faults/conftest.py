@@ -206,11 +206,14 @@ def _assert_charged_once(order: Order) -> None:
 
 
 def _assert_no_orphan_file(order: Order) -> None:
-    """Every stored file is a headshot (complete) or its preview, or the live training ZIP."""
+    """Every stored file is a headshot (complete), its preview or print-ready JPEG, or the live
+    training ZIP."""
     media = Path(settings.MEDIA_ROOT)
     stored = {str(path.relative_to(media)) for path in media.rglob("*") if path.is_file()}
     expected = {str(order.training_zip.name)} if order.training_zip else set()
     for headshot in order.headshots.all():
-        expected |= {str(headshot.image.name), str(headshot.preview.name)}
-        assert (media / str(headshot.image.name)).stat().st_size == headshot.size_bytes
+        files = [str(headshot.image.name), str(headshot.preview.name), str(headshot.jpeg.name)]
+        expected |= set(files)
+        # Complete: the three files are whole, their sizes adding up to what the row recorded.
+        assert sum((media / name).stat().st_size for name in files) == headshot.size_bytes
     assert stored == expected, f"orphans: {sorted(stored - expected)}"
