@@ -243,7 +243,7 @@ PHOTO_WORKERS = read_int("PHOTO_WORKERS", 2, minimum=1)
 # that each photo shows one face.
 FACE_ANALYSIS_ENABLED = read_bool("FACE_ANALYSIS_ENABLED", True)
 # The largest distance between two face descriptors still taken for the same person. dlib's own
-# 0.6; docs/photos.md says how it was checked on our photos.
+# 0.6; docs/operations.md ("Face analysis") says how it was checked on our photos.
 LIKENESS_THRESHOLD = read_float("LIKENESS_THRESHOLD", 0.6, minimum=0.1, maximum=2.0)
 CLAMD_URL = read_optional("CLAMD_URL")
 if CLAMD_URL and not CLAMD_URL.startswith(("unix://", "tcp://")):
