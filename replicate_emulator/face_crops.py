@@ -25,10 +25,13 @@ from lib.faces import find_faces
 logger = logging.getLogger(__name__)
 
 Kind = Literal["own", "other", "none"]
-MAX_CROPS = 4  # kept per trained version: enough variety, bounded memory (~0.5 MB each)
-MAX_PHOTOS_LOOKED_AT = 10
+# Kept per trained version (about 0.7 MB each): two photos, each also shown mirrored, give four
+# different outputs; each photo looked at costs a face detection inside a test's training.
+MAX_CROPS = 2
+MAX_PHOTOS_LOOKED_AT = 8
 CROP_SIDE = 420  # the long side a crop is kept at; a 1 MP output shows it at about this size
-PHOTO_SIDE = 1024  # photos are shrunk to this before looking for the face
+PHOTO_SIDE = 1024  # photos are shrunk to this for cropping...
+FIND_SIDE = 384  # ...and to this for finding the face: about half the detector's time at 512
 # Indices into lfw_subset's 100 faces (25x25 grey, blown up to 320 px) that are clearly someone
 # else. Chosen once with lib.faces against skimage's astronaut, the tests' person: of the 100,
 # dlib found 82 on a grey canvas, 0.61 to 0.96 from her; the 32 farthest were then painted as
@@ -42,6 +45,11 @@ class FaceCrop:
     """A face with room around it, RGBA: the alpha fades the edges into the backdrop."""
 
     image: Image.Image
+
+    @functools.cached_property
+    def mirrored(self) -> FaceCrop:
+        """The same face seen in a mirror: another output that still looks like the person."""
+        return FaceCrop(ImageOps.mirror(self.image))
 
 
 def crops_from_zip(blob: bytes) -> list[FaceCrop]:
@@ -71,10 +79,13 @@ def _crop_photo(data: bytes) -> FaceCrop | None:
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
-    found = find_faces(photo, describe=False)
+    small = photo.copy()
+    small.thumbnail((FIND_SIDE, FIND_SIDE), Image.Resampling.BILINEAR)
+    found = find_faces(small, describe=False)
     if not found:
         return None
-    left, top, right, bottom = found[0].box
+    scale = photo.width / small.width
+    left, top, right, bottom = (round(edge * scale) for edge in found[0].box)
     side = right - left
     # dlib's box runs from the brows to the chin: add hair above, shoulders below.
     box = (

@@ -104,8 +104,8 @@ def _draw_banner(image: Image.Image, *, prompt: str, index: int) -> None:
     band: never over the face in the middle."""
     width, height = image.size
     draw = ImageDraw.Draw(image)
-    big = ImageFont.load_default(size=max(14, min(width, height) // 11))
-    small = ImageFont.load_default(size=max(10, min(width, height) // 42))
+    big = _font(max(14, min(width, height) // 11))
+    small = _font(max(10, min(width, height) // 42))
     stroke = max(1, width // 400)  # a dark outline keeps white letters legible on white
     draw.text(
         (width // 2, height // 14),
@@ -125,6 +125,12 @@ def _draw_banner(image: Image.Image, *, prompt: str, index: int) -> None:
         stroke_width=stroke,
         stroke_fill="black",
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's bundled font at a size, read once (each load parses the font file)."""
+    return ImageFont.load_default(size=size)
 
 
 def _encode(image: Image.Image, output_format: str, quality: int) -> bytes:

@@ -63,7 +63,8 @@ def draw_output(
 
 def _face(kind: str, crops: list[FaceCrop] | None, *, serial: int, index: int) -> FaceCrop | None:
     if kind == "own" and crops:
-        return crops[index % len(crops)]
+        crop = crops[index % len(crops)]
+        return crop.mirrored if (index // len(crops)) % 2 else crop
     if kind == "other":
         return face_crops.stranger(serial)
     return None

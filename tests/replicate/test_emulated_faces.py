@@ -118,15 +118,15 @@ def test_it_paints_the_trained_persons_own_face(
     megapixels: str,
 ) -> None:
     prediction_id, outputs = predict(
-        gateway, her_version, webhook_receiver, megapixels=megapixels, num_outputs=2
-    )
+        gateway, her_version, webhook_receiver, megapixels=megapixels, num_outputs=4
+    )  # two photos' crops, then the same two mirrored
 
     for output in outputs:
         found = find_faces(output)
         assert len(found) == 1
         assert found[0].descriptor is not None
         assert distance(found[0].descriptor, her()) < SAME_PERSON
-    assert faces_shown(emulator, prediction_id) == ["own", "own"]
+    assert faces_shown(emulator, prediction_id) == ["own"] * 4
 
 
 def test_it_paints_the_backdrop_the_prompts_style_asks_for(
