@@ -236,12 +236,15 @@ TRAINING_IMAGE_SIDE = read_int("TRAINING_IMAGE_SIDE", 1536, minimum=256)
 MAX_ZIP_MB = read_int("MAX_ZIP_MB", 100, minimum=1)
 # How long an upload URL of the API (`POST /api/uploads`) accepts its one PUT.
 UPLOAD_URL_TTL_SECONDS = read_int("UPLOAD_URL_TTL_SECONDS", 900, minimum=60)
-PHOTO_WORKERS = read_int("PHOTO_WORKERS", 2, minimum=1)
+PHOTO_WORKERS = read_int("PHOTO_WORKERS", 3, minimum=1)
 # Face analysis (lib/faces.py): each accepted photo's face is described, a photo of someone else
 # than the rest of the set is refused (training/photos/one_person.py), and the descriptors are
 # kept on the order to score the results. Off: no descriptor is made or kept; dlib still checks
 # that each photo shows one face.
 FACE_ANALYSIS_ENABLED = read_bool("FACE_ANALYSIS_ENABLED", True)
+# dlib holds the GIL while it works: it runs in one child process per app process
+# (lib/face_process.py) so that the photo threads go on meanwhile. false: in the calling thread.
+FACE_PROCESS = read_bool("FACE_PROCESS", True)
 # The largest distance between two face descriptors still taken for the same person. dlib's own
 # 0.6; docs/operations.md ("Face analysis") says how it was checked on our photos.
 LIKENESS_THRESHOLD = read_float("LIKENESS_THRESHOLD", 0.6, minimum=0.1, maximum=2.0)
