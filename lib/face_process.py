@@ -15,6 +15,7 @@ replaced when it dies. As with any spawned process, a script that finds faces ne
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from django.conf import settings
+
+PARENT_CHECK_SECONDS = 0.5
 
 _pool: ProcessPoolExecutor | None = None
 _starting = threading.Lock()
@@ -44,7 +47,12 @@ def _face_pool() -> ProcessPoolExecutor:
     with _starting:
         if _pool is None:
             context = multiprocessing.get_context("spawn")
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            _pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=_follow_parent,
+                initargs=(os.getpid(),),
+            )
         return _pool
 
 
@@ -54,6 +62,18 @@ def _forget_pool() -> None:
         if _pool is not None:
             _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
+
+
+def _follow_parent(parent: int) -> None:
+    """In the child: end when the parent does. A parent killed outright (SIGKILL, the
+    out-of-memory killer) never closes the child's pipe, which would then wait for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 def cpu_seconds() -> float:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from typing import Any
 
+from django.conf import settings
+
 from lib import face_process, faces
+from tests.conftest import wait_for
 
 from .conftest import face_image, small_face_image, two_people_image
 
@@ -39,3 +44,38 @@ def test_a_face_process_that_dies_is_replaced(settings: Any) -> None:
 
     assert face_process.run(os.getpid) not in (child, os.getpid())
     assert [face.box for face in after] == [face.box for face in before]
+
+
+def test_the_face_process_ends_when_its_parent_is_killed(tmp_path: Any) -> None:
+    """A worker killed outright (the out-of-memory killer) leaves no face process behind."""
+    script = (
+        "import os, django\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'headshots.settings')\n"
+        "django.setup()\n"
+        "from lib import face_process\n"
+        "if __name__ == '__main__':\n"
+        "    print(face_process.run(os.getpid), flush=True)\n"
+        "    import time; time.sleep(60)\n"
+    )
+    (tmp_path / "parent.py").write_text(script)
+    parent = subprocess.Popen(
+        [sys.executable, str(tmp_path / "parent.py")],
+        stdout=subprocess.PIPE, text=True, cwd=settings.BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(settings.BASE_DIR)},
+    )  # fmt: skip
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert child_alive(child)
+
+    parent.kill()
+    parent.wait()
+
+    wait_for(lambda: not child_alive(child), timeout=10)
+
+
+def child_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "State:\tZ" not in status.read()
+    except FileNotFoundError:
+        return False
