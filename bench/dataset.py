@@ -154,11 +154,7 @@ class PeakRss:
 
 
 def _rss() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return face_process.resident_bytes()
 
 
 def run_pipeline(paths: list[Path], out: Path, *, zip_name: str) -> dict[str, float]:

@@ -88,10 +88,11 @@ def memory_bytes() -> int:
     """The face process's resident memory (0 when it is off or not started)."""
     if not settings.FACE_PROCESS or _pool is None:
         return 0
-    return run(_resident_bytes)
+    return run(resident_bytes)
 
 
-def _resident_bytes() -> int:
+def resident_bytes() -> int:
+    """This process's resident memory (Linux), read from /proc."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):

@@ -143,6 +143,19 @@ def test_without_face_analysis_it_neither_judges_nor_keeps_faces(
 # --- Through the form and the API ---------------------------------------------------------------
 
 
+def post_with_a_stranger(client: Client, *, language: str) -> Any:
+    """The order form with four photos of the person and one of someone else."""
+    photos = [
+        *(SimpleUploadedFile(f"selfie{n}.jpg", face_jpeg(n), "image/jpeg") for n in range(4)),
+        SimpleUploadedFile("stranger.jpg", encode(stranger_image()), "image/jpeg"),
+    ]
+    return client.post(
+        ORDER_URL,
+        {"name": "Yo", "subject_type": "woman", "photos": photos},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+
 @pytest.mark.django_db
 def test_the_form_names_the_photo_of_someone_else_and_charges_nothing(
     client: Client, alice: User, photo_temp_dir: Path, settings: Any
@@ -150,16 +163,8 @@ def test_the_form_names_the_photo_of_someone_else_and_charges_nothing(
     settings.TRAINING_CREDIT_COST = 1
     credits_grant(user=alice, amount=1, reason="test")
     client.force_login(alice)
-    photos = [
-        *(SimpleUploadedFile(f"selfie{n}.jpg", face_jpeg(n), "image/jpeg") for n in range(4)),
-        SimpleUploadedFile("stranger.jpg", encode(stranger_image()), "image/jpeg"),
-    ]
 
-    response = client.post(
-        ORDER_URL,
-        {"name": "Yo", "subject_type": "woman", "photos": photos},
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
+    response = post_with_a_stranger(client, language="en")
 
     assert response.status_code == 422
     assert response.context["form"].errors["photos"] == [SOMEONE_ELSE]
@@ -171,16 +176,8 @@ def test_the_form_names_the_photo_of_someone_else_and_charges_nothing(
 @pytest.mark.django_db
 def test_the_form_says_it_in_spanish_too(client: Client, alice: User, photo_temp_dir: Path) -> None:
     client.force_login(alice)
-    photos = [
-        *(SimpleUploadedFile(f"selfie{n}.jpg", face_jpeg(n), "image/jpeg") for n in range(4)),
-        SimpleUploadedFile("stranger.jpg", encode(stranger_image()), "image/jpeg"),
-    ]
 
-    response = client.post(
-        ORDER_URL,
-        {"name": "Yo", "subject_type": "woman", "photos": photos},
-        HTTP_ACCEPT_LANGUAGE="es",
-    )
+    response = post_with_a_stranger(client, language="es")
 
     assert response.status_code == 422
     [error] = response.context["form"].errors["photos"]
