@@ -16,16 +16,12 @@ copy whose `info` is emptied and is told the profile explicitly.
 from __future__ import annotations
 
 import io
-import logging
-import threading
 from collections.abc import Sequence
-from functools import cache
 
-from PIL import Image, ImageCms
+from PIL import Image
 
 from lib import faces
-
-logger = logging.getLogger(__name__)
+from lib.colour import srgb, to_srgb
 
 JPEG_QUALITY = 93
 # zlib level 1: 1024x1024 in about 80 ms against 450 ms at Pillow's default 6, for files about
@@ -36,7 +32,6 @@ FACE_SHARE = 1 / 3  # of the square's width
 PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")
 
 Box = Sequence[int]  # left, top, right, bottom
-_detecting = threading.Lock()  # dlib's detector is not known to be safe across request threads
 
 
 def decoded(content: bytes) -> Image.Image:
@@ -77,8 +72,7 @@ def linkedin_square(image: Image.Image, face_box: Box | None = None) -> bytes:
 
 
 def largest_face(image: Image.Image) -> Box | None:
-    with _detecting:
-        found = faces.find_faces(image, describe=False)
+    found = faces.find_faces(image, describe=False)
     return found[0].box if found else None
 
 
@@ -99,29 +93,10 @@ def square_around(size: tuple[int, int], face_box: Box | None) -> tuple[int, int
 
 
 def srgb_pixels(image: Image.Image) -> tuple[Image.Image, bytes | None]:
-    """RGB pixels in sRGB (transparency flattened on white), and the profile to embed."""
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, "white")
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        flat.info = image.info
-        image = flat
-    profile = image.info.get("icc_profile")
-    if profile and image.mode in ("RGB", "CMYK", "L"):
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            logger.warning("an unusable colour profile was dropped from a headshot")
-        else:
-            if converted is not None:
-                return converted, _srgb().tobytes()
-    return (image if image.mode == "RGB" else image.convert("RGB")), None
-
-
-@cache
-def _srgb() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    """RGB pixels in sRGB (transparency flattened on white), and the profile to embed: sRGB's
+    when the pixels came with a profile, none when they were untagged (sRGB by convention)."""
+    pixels, converted = to_srgb(image, image.info.get("icc_profile"))
+    return pixels, (srgb().tobytes() if converted else None)
 
 
 def _jpeg(image: Image.Image, profile: bytes | None) -> bytes:

@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext_noop as _
 
 from lib import print_ready
-from training.models import Headshot
+from training.models import Headshot, download_stems
 
 FORMATS = ("jpg", "png", "linkedin")
 DEFAULT_FORMAT = "jpg"
@@ -53,13 +53,18 @@ def headshot_download(*, headshot: Headshot, file_format: str) -> Download:
 
 
 def zip_entries(headshots: list[Headshot]) -> list[tuple[str, str | Callable[[], bytes]]]:
-    """(name in the ZIP, stored JPEG or a maker of it) for each headshot: print-ready JPEGs."""
+    """(name in the ZIP, stored JPEG or a maker of it) for each headshot: print-ready JPEGs.
+    The headshots are one order's; their names are read in one query."""
+    if not headshots:
+        return []
+    stems = download_stems(headshots[0].order_id)
     entries: list[tuple[str, str | Callable[[], bytes]]] = []
     for headshot in headshots:
+        name = f"{stems[headshot.pk]}.jpg"
         if headshot.jpeg:
-            entries.append((headshot.download_name, str(headshot.jpeg.name)))
+            entries.append((name, str(headshot.jpeg.name)))
         else:  # stored before print-ready JPEGs: made while the ZIP streams
-            entries.append((headshot.download_name, _jpeg_maker(headshot)))
+            entries.append((name, _jpeg_maker(headshot)))
     return entries
 
 

@@ -366,21 +366,28 @@ class Headshot(models.Model):
 
     @property
     def download_stem(self) -> str:
-        """The file name a person downloads it under, before the format's extension:
-        `<style slug>-<n>` (`grey-studio-3`), n counting the style's headshots in the order they
-        were made, hidden ones included, so a name never changes once given."""
-        style = self.prediction.style
-        slot = self.prediction.prompt_index
-        earlier = Headshot.objects.filter(order_id=self.order_id, prediction__style=style).filter(
-            models.Q(prediction__prompt_index__lt=slot)
-            | models.Q(prediction__prompt_index=slot, output_index__lt=self.output_index)
-        )
-        return f"{style or 'headshot'}-{earlier.count() + 1}"
+        """The file name a person downloads it under, before the format's extension."""
+        return download_stems(self.order_id)[self.pk]
 
     @property
     def download_name(self) -> str:
         """Its name as the print-ready JPEG that downloads (and the ZIP) give by default."""
         return f"{self.download_stem}.jpg"
+
+
+def download_stems(order_id: int) -> dict[int, str]:
+    """Every headshot's download stem, by id, in one query: `<style slug>-<n>` (`grey-studio-3`),
+    n counting the style's headshots in the order they were made, hidden ones included, so a
+    name never changes once given."""
+    made = Headshot.objects.filter(order_id=order_id).order_by(
+        "prediction__prompt_index", "output_index"
+    )
+    counts: dict[str, int] = {}
+    stems = {}
+    for pk, style in made.values_list("pk", "prediction__style"):
+        counts[style] = counts.get(style, 0) + 1
+        stems[pk] = f"{style or 'headshot'}-{counts[style]}"
+    return stems
 
 
 class OrderRating(models.Model):

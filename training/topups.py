@@ -36,17 +36,17 @@ def styles_of(order: Order) -> list[str]:
     return slugs or [style.slug for style in order_styles(order.package)]
 
 
-def shortfalls(order: Order) -> dict[str, int]:
+def shortfalls(order: Order, styles: list[str]) -> dict[str, int]:
     """Each style's missing headshots: promised minus shown (hidden ones do not count)."""
     shown = Counter(order.headshots.shown().values_list("prediction__style", flat=True))
     wanted = settings.HEADSHOTS_PER_STYLE
-    return {slug: wanted - shown[slug] for slug in styles_of(order) if shown[slug] < wanted}
+    return {slug: wanted - shown[slug] for slug in styles if shown[slug] < wanted}
 
 
-def budget_left(order: Order) -> int:
+def budget_left(order: Order, styles: list[str]) -> int:
     """Top-up predictions the order may still make (TOP_UP_SHARE of its styles, rounded down,
     and at least one so that a small order can be topped up too)."""
-    allowed = max(1, math.floor(len(styles_of(order)) * TOP_UP_SHARE))
+    allowed = max(1, math.floor(len(styles) * TOP_UP_SHARE))
     used = order.predictions.filter(attempt=1, is_top_up=True).count()
     return max(0, allowed - used)
 
@@ -57,8 +57,9 @@ def plan_top_ups(order: Order) -> list[Prediction]:
     off. The caller holds the order's row lock, so two workers cannot plan the same round."""
     if not settings.FACE_ANALYSIS_ENABLED:
         return []
-    missing = sorted(shortfalls(order).items(), key=lambda item: -item[1])
-    missing = missing[: budget_left(order)]
+    styles = styles_of(order)
+    missing = sorted(shortfalls(order, styles).items(), key=lambda item: -item[1])
+    missing = missing[: budget_left(order, styles)]
     if not missing:
         return []
     next_slot = max(order.predictions.values_list("prompt_index", flat=True), default=-1) + 1

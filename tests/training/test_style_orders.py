@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -20,6 +22,7 @@ from tests.conftest import wait_for
 from tests.training.conftest import face_jpeg
 from tests.training.ordering import place_order, reaches
 from training.completion import expected_predictions
+from training.downloads import zip_entries
 from training.models import Order, Prediction, Status
 from training.orders import OrderRefused, order_create
 from training.packages import PROFESSIONAL
@@ -140,6 +143,11 @@ def test_it_names_the_files_of_the_zip_by_style(
         "modern-office-2.jpg",
     ]
     assert favourites.namelist() == ["modern-office-2.jpg"]  # the same name as in the whole set
+    headshots = list(order.headshots.shown().select_related("prediction"))
+    with CaptureQueriesContext(connection) as queries:
+        entries = zip_entries(headshots)
+    assert len(queries) == 1  # every name at once, not a query per headshot
+    assert sorted(name for name, _stored in entries) == sorted(everything.namelist())
 
 
 def test_it_records_the_spend_of_the_training_and_every_prediction(

@@ -18,7 +18,7 @@ from accounts.credits import credit_balance
 from accounts.models import User
 from replicate_emulator.server import ReplicateEmulator
 from tests.conftest import wait_for
-from tests.training.ordering import place_order, reaches
+from tests.training.ordering import emulator_state, place_order, reaches
 from training.models import Headshot, Order, Prediction, Status
 
 pytestmark = pytest.mark.timeout(120)
@@ -110,3 +110,23 @@ def test_with_face_analysis_off_nothing_is_hidden_or_topped_up(
     assert not order.headshots.filter(hidden=True).exists()
     assert not order.predictions.filter(is_top_up=True).exists()
     assert order.headshots.count() == order.headshots.filter(likeness__isnull=True).count()
+
+
+def test_a_top_up_that_fails_twice_is_given_up_and_the_order_delivered(
+    replicate: ReplicateEmulator, dora: User, tmp_path: Path, settings: Any
+) -> None:
+    replicate.state.config.wrong_face_share = 0.5
+    order = place_order(dora, tmp_path / "uploads", settings)
+    # The order's own predictions go through; the next two (the top-up and its retry) fail.
+    wait_for(lambda: len(emulator_state(replicate)["predictions"]) >= 2)
+    replicate.set_faults(fail_predictions=2)
+
+    order = finished(order, replicate)
+
+    assert order.status == Status.READY, order.error_detail
+    top_up = order.predictions.filter(is_top_up=True)
+    assert list(top_up.values_list("attempt", "status")) == [
+        (1, Prediction.State.FAILED),
+        (2, Prediction.State.FAILED),
+    ]
+    assert 0 < order.headshots.filter(hidden=False).count() < 4

@@ -16,8 +16,6 @@ The order of the steps is chosen for speed without changing the result:
 
 from __future__ import annotations
 
-import io
-import logging
 import os
 import threading
 import warnings
@@ -25,10 +23,10 @@ from functools import cache
 from types import ModuleType
 
 from django.conf import settings
-from PIL import ExifTags, Image, ImageCms, ImageFile
+from PIL import ExifTags, Image, ImageFile
 from pillow_heif import register_heif_opener
 
-logger = logging.getLogger(__name__)
+from lib.colour import to_srgb
 
 # Pillow's guard against decompression bombs is a process-wide setting. Lowering it for the
 # whole process is deliberate: nothing in this application has a reason to decode an image of
@@ -97,7 +95,7 @@ def normalised(opened: ImageFile.ImageFile, side: int) -> Image.Image:
     icc_profile = opened.info.get("icc_profile")
     opened.load()
     turn = _upright_turn(opened)
-    image = _shrunk(_to_srgb(opened, icc_profile), side)
+    image = _shrunk(to_srgb(opened, icc_profile)[0], side)
     if turn is not None:
         image = image.transpose(turn)
     elif image is opened:  # closing the file would empty it: keep a copy
@@ -144,26 +142,3 @@ def _shrunk(image: Image.Image, side: int) -> Image.Image:
     import numpy as np  # loaded with OpenCV
 
     return Image.fromarray(cv2.resize(np.asarray(image), size, interpolation=cv2.INTER_AREA))
-
-
-@cache
-def _srgb() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
-    """RGB pixels meant as sRGB: transparency flattened on white, the ICC profile applied."""
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, "white")
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    if icc_profile and image.mode in ("RGB", "CMYK", "L"):
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            logger.info("Ignored an unusable ICC profile")  # the pixels are still a photo
-        else:
-            if converted is not None:
-                return converted
-    return image if image.mode == "RGB" else image.convert("RGB")
