@@ -24,9 +24,12 @@ class NotEnoughCredits(Exception):
 
 
 def credit_balance(user: User) -> int:
-    """Credits available now: grants and refunds minus spends."""
+    """Credits available now: grants, refunds and purchases minus spends and removals."""
     signed = Case(
-        When(kind=CreditMovement.Kind.SPEND, then=F("amount") * -1),
+        When(
+            kind__in=(CreditMovement.Kind.SPEND, CreditMovement.Kind.REMOVAL),
+            then=F("amount") * -1,
+        ),
         default=F("amount"),
         output_field=IntegerField(),
     )

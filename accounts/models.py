@@ -76,21 +76,36 @@ class CreditMovement(models.Model):
     """One line of a person's credit ledger. The balance is derived from these, never stored.
 
     Rows are only ever added (grants by staff or at sign-up, spends by orders, refunds when an
-    order fails); a spend and a refund name their order, and each order has at most one of each.
+    order fails, purchases and their removal when a payment is refunded); a spend and a refund
+    name their order, and each order has at most one of each. A movement with a `reference`
+    (a purchase, say) exists at most once per kind. When a person deletes their account the rows
+    stay for the accounts, without the person (`user` becomes empty).
     """
 
     class Kind(models.TextChoices):
         GRANT = "grant", _("grant")
         SPEND = "spend", _("spend")
         REFUND = "refund", _("refund")
+        PURCHASE = "purchase", _("purchase")
+        REMOVAL = "removal", _("removal")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_movements"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="credit_movements",
     )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     amount = models.PositiveIntegerField(_("credits"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     order_uuid = models.UUIDField(_("order"), null=True, blank=True)
+    reference = models.CharField(
+        _("reference"),
+        max_length=120,
+        blank=True,
+        default="",
+        help_text=_("What this movement answers to, such as a purchase; unique per kind."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -110,6 +125,11 @@ class CreditMovement(models.Model):
                 fields=("order_uuid", "kind"),
                 condition=models.Q(order_uuid__isnull=False),
                 name="one_spend_and_one_refund_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=("reference", "kind"),
+                condition=~models.Q(reference=""),
+                name="one_movement_per_reference_and_kind",
             ),
         ]
 
