@@ -242,7 +242,7 @@ PHOTO_WORKERS = read_int("PHOTO_WORKERS", 3, minimum=1)
 # kept on the order to score the results. Off: no descriptor is made or kept; dlib still checks
 # that each photo shows one face.
 FACE_ANALYSIS_ENABLED = read_bool("FACE_ANALYSIS_ENABLED", True)
-# dlib holds the GIL while it works: it runs in one child process per app process
+# dlib holds the GIL while it works: its descriptor runs in one child process per app process
 # (lib/face_process.py) so that the photo threads go on meanwhile. false: in the calling thread.
 FACE_PROCESS = read_bool("FACE_PROCESS", True)
 # The largest distance between two face descriptors still taken for the same person. dlib's own

@@ -3,8 +3,9 @@
 dlib's Python calls hold the GIL for their whole length: a thread spinning beside a descriptor
 (about 90 ms) ran at 9 % of its speed. Called from the photo threads, each face therefore
 halted the other threads' Python for that long, and the face check could not run beside the
-other checks. So each app process hands its faces to one child process that loads dlib's
-models once; the calling thread waits on a pipe, which frees the GIL for the others.
+other checks. So each app process hands its descriptors to one child process that loads dlib's
+models once; the calling thread waits on a pipe, which frees the GIL for the others. (Detection,
+about 18 ms, stays in the calling process: see lib/faces.py.)
 
 The child is started (spawned, never forked from a threaded process) at the first face, and is
 replaced when it dies. As with any spawned process, a script that finds faces needs the usual

@@ -15,8 +15,11 @@ network came out up to 0.59 away from the same photos described one at a time (a
 person, by our threshold). Each model is therefore used under its own lock; the detector and
 the network have separate locks so that one photo can be detected while another is described.
 A second set of models per thread measured no faster on 2 cores and costs ~55 MB and 0.9 s each.
-And dlib holds the GIL while it works, so the models live in a process of their own
-(`face_process.py`): `_detect_here` and `_describe_here` run there, the rest here.
+And dlib holds the GIL while it works, so the descriptor (about 100 ms) runs in a process of its
+own (`face_process.py`: `_describe_here` runs there, loading the landmarks and the network once).
+Detection stays in the calling process (about 18 ms, with a detector of a few megabytes): on
+2 cores the one face process was the bottleneck when it did both, while a short hold of the GIL
+costs the photo threads little, since their decoding, resizing and encoding release it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -66,13 +69,12 @@ class Face:
 
 
 class _Models:
-    """dlib's detector, landmark predictor and descriptor network, loaded once per process."""
+    """dlib's landmark predictor and descriptor network, loaded once per (face) process."""
 
     def __init__(self) -> None:
         import dlib
 
         folder = models_folder()
-        self.detector = dlib.get_frontal_face_detector()
         self.landmarks = dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
         self.network = dlib.face_recognition_model_v1(
             str(folder / "dlib_face_recognition_resnet_model_v1.dat")
@@ -89,6 +91,15 @@ _describing = threading.Lock()
 def _models() -> _Models:
     with _loading:
         return _Models()
+
+
+@cache
+def _detector() -> Any:
+    """dlib's HOG face detector, loaded once per process (it is small, and needs no weights)."""
+    with _loading:
+        import dlib
+
+        return dlib.get_frontal_face_detector()
 
 
 def models_folder() -> Path:
@@ -131,7 +142,7 @@ def _detect(grey: Image.Image, side: int, *, upsample: int, size: tuple[int, int
     import numpy as np
 
     small = np.asarray(_shrunk(grey, min(1.0, side / max(grey.size))))
-    rectangles = face_process.run(_detect_here, small, upsample)
+    rectangles = _detect_here(small, upsample)
     factor = size[0] / small.shape[1]
     return sorted(
         (_scaled_box(rectangle, factor, size) for rectangle in rectangles),
@@ -156,9 +167,9 @@ def _scaled_box(rectangle: Box, factor: float, size: tuple[int, int]) -> Box:
 
 
 def _detect_here(small: np.ndarray, upsample: int) -> list[Box]:
-    """dlib's detector on a grey copy, in this process (`face_process` calls it in its own)."""
+    """dlib's detector on a grey copy, in this process."""
     with _detecting:
-        found, _scores, _kinds = _models().detector.run(small, upsample, DETECTION_SCORE)
+        found, _scores, _kinds = _detector().run(small, upsample, DETECTION_SCORE)
     return [(box.left(), box.top(), box.right(), box.bottom()) for box in found]
 
 

@@ -25,6 +25,7 @@ from tests.training.conftest import (
 )
 from training.photos.cleaning import clean_photo
 from training.photos.photo_sets import prepare_photo_set
+from training.photos import pixels
 from training.photos.pixels import fit, normalised
 from training.photos.problems import PhotoSetRefused, TrainingSetNotStored
 from training.photos.zip_writing import write_training_zip
@@ -163,13 +164,13 @@ def test_it_turns_the_shrunk_photo_exactly_as_exif_transpose_would(
         upright = ImageOps.exif_transpose(opened)
         size = fit(upright.size, side)
         expected = Image.fromarray(
-            cv2.resize(np.asarray(upright), size, interpolation=cv2.INTER_AREA)
+            cv2.resize(np.asarray(upright), size, interpolation=pixels.RESIZE)
         )
 
     assert max(upright.size) > side  # the photo really was shrunk
     assert cleaned.size == size
     difference = np.abs(np.asarray(cleaned, dtype=np.int16) - np.asarray(expected))
-    assert difference.max() <= 1  # the same pixels, give or take the rounding of the average
+    assert difference.max() <= 1  # the same pixels, give or take rounding
     assert cleaned.info == {}
 
 
