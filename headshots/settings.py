@@ -317,6 +317,9 @@ HEADSHOTS_PER_STYLE = read_int(
     minimum=1,
     maximum=4,
 )
+# What the landing page says an order takes until enough orders were delivered to measure it
+# (training/showcase.py): a 1000-step training on Replicate plus the headshots, in minutes.
+TYPICAL_ORDER_MINUTES = read_int("TYPICAL_ORDER_MINUTES", 30, minimum=1)
 # Predictions are created by this many threads at once, never more than this many in any
 # minute (Replicate allows 600 prediction creates a minute per account; lower it when other
 # apps share the account).

@@ -8,12 +8,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from headshots.health import check_health
+from training.my_orders import order_rows
+from training.showcase import showcase
+
+HOME_ORDERS = 5
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: what the product does, and the way in."""
-    return render(request, "home.html")
+    """The landing page: what an order gives (count, styles, time, price, examples), and the
+    way in; signed in, the person's latest orders and the button to make new headshots."""
+    context: dict[str, object] = {"offer": showcase()}
+    if request.user.is_authenticated:
+        context["rows"] = order_rows(request.user, limit=HOME_ORDERS)
+    return render(request, "home.html", context)
 
 
 @never_cache

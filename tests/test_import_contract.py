@@ -91,6 +91,8 @@ FLOORS: list[tuple[str, int]] = [
     ("training.local_uploads", STAGES),
     ("training.zip_uploads", STAGES),
     ("training.replicate_setup", STAGES),
+    ("training.showcase", STAGES),
+    ("training.my_orders", STAGES),
 ]
 ADAPTERS = ("lib", "lib.*", "training.replicate", "training.replicate.*", "training.outputs")
 

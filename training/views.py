@@ -8,7 +8,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -26,6 +25,7 @@ from training import lifecycle, topups, trainings
 from training.forms import OrderForm, RatingForm
 from training.links import file_link
 from training.models import Headshot, Order, Status
+from training.my_orders import order_rows
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
 from training.packages import available_packages, orderable_package, package_title
@@ -115,21 +115,7 @@ def order_created_response(request: HttpRequest, created: CreatedOrder) -> HttpR
 @require_GET
 def order_list(request: SignedInRequest) -> HttpResponse:
     """The person's orders, newest first."""
-    orders = (
-        Order.objects.filter(user=request.user, deleted_at__isnull=True)
-        .order_by("-created_at")
-        .prefetch_related(Prefetch("headshots", queryset=Headshot.objects.shown()))
-    )
-    rows = [(order, thumbnail_link(order)) for order in orders]
-    return render(request, "training/order_list.html", {"rows": rows})
-
-
-def thumbnail_link(order: Order) -> str:
-    """A signed link to the order's first preview, or "" (uses the prefetched headshots)."""
-    first = next(iter(order.headshots.all()), None)
-    if first is None:
-        return ""
-    return file_link(order_uuid=order.uuid, headshot_id=first.pk, variant="preview")
+    return render(request, "training/order_list.html", {"rows": order_rows(request.user)})
 
 
 @login_required

@@ -23,9 +23,9 @@ from tests.training.conftest import (
     leftovers,
     photo_names,
 )
+from training.photos import pixels
 from training.photos.cleaning import clean_photo
 from training.photos.photo_sets import prepare_photo_set
-from training.photos import pixels
 from training.photos.pixels import fit, normalised
 from training.photos.problems import PhotoSetRefused, TrainingSetNotStored
 from training.photos.zip_writing import write_training_zip
