@@ -44,11 +44,16 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def signed_in_context(browser: Browser, live_server: Any, user: User) -> BrowserContext:
-    """A browser context (Spanish, like most of our users) already signed in as `user`."""
+def signed_in_context(
+    browser: Browser, live_server: Any, user: User, **options: Any
+) -> BrowserContext:
+    """A browser context (Spanish, like most of our users; a desktop unless `options` say
+    otherwise) already signed in as `user`."""
     client = Client()
     client.force_login(user)
-    context = browser.new_context(locale="es-ES", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        **{"locale": "es-ES", "viewport": {"width": 1280, "height": 900}, **options}
+    )
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
