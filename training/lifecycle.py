@@ -195,8 +195,10 @@ def order_retry(order: Order) -> list[FollowUp] | None:
     if not training_set_kept(order):
         raise PhotosGone(str(order.uuid))
     training_reset = {"replicate_training_id": "", "training_input_url": "", "training_file_id": ""}
-    if not order.move_to(Status.QUEUED, submission_started_at=None, **reset, **training_reset):
-        return None
+    with transaction.atomic():
+        if not order.move_to(Status.QUEUED, submission_started_at=None, **reset, **training_reset):
+            return None
+        order.keep_billed_seconds(training=True)
     return [FollowUp(Next.SUBMIT_TRAINING, order.pk)]
 
 
@@ -209,6 +211,7 @@ def forget_headshots(order: Order) -> None:
         for name in names
         if name
     ]
+    order.keep_billed_seconds(training=False)
     order.headshots.all().delete()
     order.predictions.all().delete()
     transaction.on_commit(partial(delete_stored, names))

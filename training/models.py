@@ -111,6 +111,11 @@ class Order(models.Model):
     )
     # One 128-number dlib face descriptor per accepted photo, kept after the photos are deleted
     # so the results can still be scored against the person (training/likeness.py).
+    earlier_seconds = models.FloatField(
+        _("seconds billed before a retry"),
+        default=0.0,
+        help_text=_("Replicate seconds of runs whose rows a staff retry replaced; still billed."),
+    )
     face_embeddings = models.JSONField(_("face descriptors"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -172,8 +177,9 @@ class Order(models.Model):
         prediction's (retries, top-ups and failed runs are billed too) at the configured price.
 
         One UPDATE computed in the database, so news about two predictions arriving together
-        cannot overwrite each other's share; called whenever a run's seconds are recorded. It
-        never goes down: a staff retry deletes the prediction rows whose runs were billed.
+        cannot overwrite each other's share; called whenever a run's seconds are recorded. A
+        staff retry replaces billed runs: their seconds are moved to `earlier_seconds` first
+        (`keep_billed_seconds`), so the spend is the sum of every run, never less.
         """
         prediction_seconds = (
             Prediction.objects.filter(order=models.OuterRef("pk"))
@@ -181,13 +187,35 @@ class Order(models.Model):
             .annotate(total=models.Sum("predict_time"))
             .values("total")
         )
-        seconds = Coalesce(models.F("predict_time"), 0.0) + Coalesce(
-            models.Subquery(prediction_seconds), 0.0
+        seconds = (
+            Coalesce(models.F("predict_time"), 0.0)
+            + Coalesce(models.Subquery(prediction_seconds), 0.0)
+            + models.F("earlier_seconds")
         )
         price = models.Value(settings.REPLICATE_PRICE_PER_SECOND)
         exact = Cast(seconds * price, models.DecimalField(max_digits=20, decimal_places=10))
         Order.objects.filter(pk=self.pk).update(cost=Greatest(models.F("cost"), Round(exact, 4)))
         self.refresh_from_db(fields=["cost"])
+
+    def keep_billed_seconds(self, *, training: bool) -> None:
+        """Before a retry deletes prediction rows (and, with `training`, forgets the training's
+        time), add their billed seconds to `earlier_seconds`, in one UPDATE."""
+        billed: models.Expression = Coalesce(
+            models.Subquery(
+                Prediction.objects.filter(order=models.OuterRef("pk"))
+                .values("order")
+                .annotate(total=models.Sum("predict_time"))
+                .values("total")
+            ),
+            0.0,
+        )
+        if training:
+            billed = billed + Coalesce(models.F("predict_time"), 0.0)
+        changes: dict[str, Any] = {"earlier_seconds": models.F("earlier_seconds") + billed}
+        if training:
+            changes["predict_time"] = None
+        Order.objects.filter(pk=self.pk).update(**changes)
+        self.refresh_from_db(fields=["earlier_seconds", "predict_time"])
 
     def fail(self, *, stage: Stage, error: str, detail: str = "") -> bool:
         """Move to `failed` from wherever the order is, unless it is already final."""

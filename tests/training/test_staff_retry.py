@@ -71,6 +71,50 @@ def test_it_makes_the_headshots_again_after_a_completion_failure(
     assert [m.subject for m in mail.outbox][-1] == READY_SUBJECT
 
 
+def billed_seconds(order: Order) -> float:
+    """The Replicate seconds of the order's runs that have rows now (training included)."""
+    runs = [p.predict_time or 0.0 for p in order.predictions.all()]
+    return (order.predict_time or 0.0) + sum(runs)
+
+
+def test_a_retry_adds_the_new_runs_to_the_spend_of_the_replaced_ones(
+    replicate: Any, dora: User, tmp_path: Path, settings: Any, admin_client: Client
+) -> None:
+    replicate.set_faults(fail_predictions=4)  # both styles fail, and fail again
+    order = reaches(place_order(dora, tmp_path / "uploads", settings), Status.FAILED, Status.READY)
+    wait_for(lambda: order.predictions.exclude(predict_time=None).count() == 4)
+    first_run = billed_seconds(Order.objects.get(pk=order.pk))
+
+    retry(admin_client, order)
+    order = reaches(order, Status.READY)
+    wait_for(lambda: not order.predictions.filter(predict_time=None).exists())
+    order.refresh_from_db()
+
+    training = order.predict_time or 0.0
+    assert order.earlier_seconds == pytest.approx(first_run - training)
+    second_run = billed_seconds(order) - training  # the new predictions only
+    price = settings.REPLICATE_PRICE_PER_SECOND
+    assert float(order.cost) == pytest.approx((first_run + second_run) * price, abs=1e-4)
+    assert float(order.cost) > max(first_run, billed_seconds(order)) * price
+
+
+def test_a_training_retry_adds_the_failed_training_to_the_spend(
+    replicate: Any, dora: User, tmp_path: Path, settings: Any, admin_client: Client
+) -> None:
+    order = failed_training(replicate, dora, tmp_path, settings)
+    failed_run = wait_for(lambda: Order.objects.get(pk=order.pk).predict_time)
+
+    retry(admin_client, order)
+    order = reaches(order, Status.READY)
+    wait_for(lambda: not order.predictions.filter(predict_time=None).exists())
+    order.refresh_from_db()
+
+    assert order.earlier_seconds == pytest.approx(failed_run)
+    price = settings.REPLICATE_PRICE_PER_SECOND
+    expected = (failed_run + billed_seconds(order)) * price
+    assert float(order.cost) == pytest.approx(expected, abs=1e-4)
+
+
 def test_it_rolls_back_a_failed_training_but_keeps_its_photos_for_a_retry(
     replicate: Any, dora: User, tmp_path: Path, settings: Any
 ) -> None:
