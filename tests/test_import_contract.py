@@ -93,6 +93,7 @@ FLOORS: list[tuple[str, int]] = [
     ("training.replicate_setup", STAGES),
     ("training.showcase", STAGES),
     ("training.my_orders", STAGES),
+    ("training.estimates", STAGES),
 ]
 ADAPTERS = ("lib", "lib.*", "training.replicate", "training.replicate.*", "training.outputs")
 

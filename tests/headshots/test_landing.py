@@ -37,12 +37,17 @@ def landing(client: Client, language: str = "en") -> str:
 
 
 def delivered(hours_ago: int, minutes: int, number: int) -> Order:
-    """A ready order that took `minutes` from order to gallery."""
+    """A ready order that took `minutes` from order to gallery: a minute in the queue, the
+    training, then four minutes of headshots."""
     user = make_user(f"delivered{number}@example.com")
     order = Order.objects.create(user=user, name="x", package="professional", subject_type="man")
     created = timezone.now() - timedelta(hours=hours_ago)
     Order.objects.filter(pk=order.pk).update(
-        status=Status.READY, created_at=created, ready_at=created + timedelta(minutes=minutes)
+        status=Status.READY,
+        created_at=created,
+        training_started_at=created + timedelta(minutes=1),
+        training_finished_at=created + timedelta(minutes=minutes - 4),
+        ready_at=created + timedelta(minutes=minutes),
     )
     return order
 
