@@ -59,7 +59,9 @@ def stage_seconds() -> StageSeconds:
         return StageSeconds(queue, training, generation, measured=True)
     whole = settings.TYPICAL_ORDER_MINUTES * 60
     return StageSeconds(
-        *(whole * DEFAULT_SHARES[stage] for stage in ("queue", "training", "generation")),
+        queue=whole * DEFAULT_SHARES["queue"],
+        training=whole * DEFAULT_SHARES["training"],
+        generation=whole * DEFAULT_SHARES["generation"],
         measured=False,
     )
 
@@ -75,6 +77,7 @@ def _measured() -> tuple[float, float, float] | None:
     spans = [
         (_seconds(made, started), _seconds(started, trained), _seconds(trained, ready))
         for made, started, trained, ready in rows
+        if started is not None and trained is not None
     ]
     if len(spans) < MIN_ORDERS:
         return None

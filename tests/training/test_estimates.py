@@ -23,7 +23,7 @@ def gina() -> User:
     return make_user("gina@example.com")
 
 
-def order_at(user: User, status: str, **moments: datetime) -> Order:
+def order_at(user: User, status: str, **moments: datetime | None) -> Order:
     order = Order.objects.create(user=user, name="x", package="professional", subject_type="woman")
     Order.objects.filter(pk=order.pk).update(status=status, **moments)
     return Order.objects.get(pk=order.pk)
