@@ -51,7 +51,6 @@ FLOORS: list[tuple[str, int]] = [
     ("accounts.welcome", ENTRY),
     ("privacy.views", ENTRY),
     ("privacy.account_views", ENTRY),
-    ("privacy.staff_links", ENTRY),
     ("*.tasks", TASKS),
     ("training.models", MODELS),
     ("training.packages", MODELS),
