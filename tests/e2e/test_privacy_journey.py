@@ -47,8 +47,11 @@ def test_eve_orders_exports_her_data_and_deletes_her_account(
     expect(page.locator(".consent a")).to_have_attribute("href", "/privacidad/")
     page.fill("#id_name", "Eve")
     page.check("input[name=subject_type][value=woman]")
-    page.check("#id_consent")
     page.set_input_files("#id_photos", [str(p) for p in photos])
+    page.click("#order-submit")  # without consent: refused, said next to the checkbox
+    expect(page.locator(".consent .errorlist")).to_contain_text("Necesitamos tu consentimiento")
+    assert not Order.objects.filter(user=eve).exists()
+    page.check("#id_consent")
     page.click("#order-submit")
     page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"))
     expect(page.locator("#order-live .gallery img")).to_have_count(4, timeout=60_000)
