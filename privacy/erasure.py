@@ -107,6 +107,10 @@ def order_erase(order: Order, *, gateway: ReplicateGateway, storage: Storage) ->
     OrderRating.objects.filter(order=order).update(comment="")
     TrainingEvent.objects.filter(order=order).update(metadata={}, error="")
     order.predictions.update(output_urls=[], error="")
+    order_type = ContentType.objects.get_for_model(Order)
+    LogEntry.objects.filter(content_type=order_type, object_id=str(order.pk)).update(
+        object_repr=str(order.uuid)  # the admin's history named the order as the person did
+    )
     Order.objects.filter(pk=order.pk).update(
         user=None,
         name="",

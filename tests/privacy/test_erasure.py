@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.files.base import ContentFile
@@ -21,6 +22,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, CreditMovement, User
 from accounts.tokens import token_create
+from privacy.erasure import account_erase, account_erasure_request
 from privacy.models import AccountErasure
 from tests.accounts.test_sign_in import CODE_LINE
 from tests.conftest import break_storage
@@ -104,6 +106,26 @@ def test_it_erases_everything_of_the_person_and_keeps_the_accounts_anonymous(
     assert client.get(ACCOUNT).status_code == 302  # signed out
     assert other_browser.get(ACCOUNT).status_code == 302  # everywhere
     assert client.get(order.get_absolute_url()).status_code == 302
+
+
+@pytest.mark.django_db
+def test_asking_twice_starts_one_erasure_and_the_admins_history_forgets_the_name(
+    alice: User, staff: User
+) -> None:
+    order = someone_elses_order(alice)
+    LogEntry.objects.log_actions(
+        user_id=staff.pk, queryset=[order], action_flag=CHANGE, change_message="renamed"
+    )
+
+    first = account_erasure_request(user=alice)
+    second = account_erasure_request(user=User.objects.get(pk=alice.pk))
+    account_erase(erasure_id=first.pk)
+    account_erase(erasure_id=first.pk)
+
+    assert first.pk == second.pk
+    assert AccountErasure.objects.count() == 1
+    assert LogEntry.objects.get().object_repr == str(order.uuid)
+    assert len(mail.outbox) == 1
 
 
 @pytest.mark.django_db
