@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "headshots",
     "accounts",
     "training",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -369,6 +370,35 @@ elif _email_url:
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- Privacy (privacy/: the privacy page, retention, export, erasure) -----------------------
+# Who runs the site, for the privacy page and the e-mails: the operator must fill these in.
+PRIVACY_OPERATOR_NAME = read_str("PRIVACY_OPERATOR_NAME", "Headshots")
+PRIVACY_CONTACT_EMAIL = read_str("PRIVACY_CONTACT_EMAIL", "privacidad@headshots.local")
+PRIVACY_OPERATOR_ADDRESS = read_str("PRIVACY_OPERATOR_ADDRESS", "")
+# The processors the privacy page names; the defaults follow the storage and mail settings.
+PRIVACY_STORAGE_PROVIDER = read_str(
+    "PRIVACY_STORAGE_PROVIDER",
+    "S3-compatible object storage" if AWS_STORAGE_BUCKET_NAME else "this site's own server",
+)
+PRIVACY_EMAIL_PROVIDER = read_str(
+    "PRIVACY_EMAIL_PROVIDER",
+    "Resend"
+    if _resend_key
+    else "Postmark"
+    if _postmark_token
+    else "an SMTP server"
+    if _email_url
+    else "this site's own server",
+)
+# Face descriptors are deleted when an order is delivered or fails; up to 30 days for re-scoring.
+FACE_DATA_RETENTION_DAYS = read_int("FACE_DATA_RETENTION_DAYS", 0, minimum=0, maximum=30)
+# Headshots are deleted this long after delivery ("keep them" extends once by as much), with a
+# reminder e-mail HEADSHOT_REMINDER_DAYS before.
+HEADSHOT_RETENTION_DAYS = read_int("HEADSHOT_RETENTION_DAYS", 90, minimum=1)
+HEADSHOT_REMINDER_DAYS = read_int("HEADSHOT_REMINDER_DAYS", 7, minimum=1)
+# A data export's ZIP can be downloaded this long, then it is deleted.
+DATA_EXPORT_TTL_HOURS = read_int("DATA_EXPORT_TTL_HOURS", 48, minimum=1)
 
 # --- Sign-in (django-allauth: e-mailed code, optional password, optional Google) ----------
 AUTH_USER_MODEL = "accounts.User"

@@ -6,6 +6,8 @@ from django.urls import include, path, re_path
 from accounts import views as accounts_views
 from accounts.admin_login import admin_login
 from headshots import views
+from privacy import account_views as privacy_account_views
+from privacy import views as privacy_views
 from training import api, dashboard
 from training.webhooks import replicate_webhook
 
@@ -16,6 +18,29 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("language/", accounts_views.switch_language, name="switch_language"),
+    path("privacidad/", privacy_views.privacy_page, {"language": "es"}, name="privacy"),
+    path("privacy/", privacy_views.privacy_page, {"language": "en"}, name="privacy_en"),
+    path("account/privacy/", privacy_account_views.privacy_account, name="privacy_account"),
+    path(
+        "account/privacy/export/",
+        privacy_account_views.export_create,
+        name="privacy_export_create",
+    ),
+    path(
+        "account/privacy/export/<uuid:export_uuid>/",
+        privacy_account_views.export_download,
+        name="privacy_export_download",
+    ),
+    path(
+        "account/privacy/delete/",
+        privacy_account_views.account_delete,
+        name="privacy_account_delete",
+    ),
+    path(
+        "account/orders/<uuid:order_uuid>/keep/",
+        privacy_account_views.headshots_keep,
+        name="headshots_keep",
+    ),
     path("account/tokens/", accounts_views.api_tokens, name="api_tokens"),
     path(
         "account/tokens/<int:token_id>/revoke/",

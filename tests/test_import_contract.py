@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PACKAGES = ("headshots", "lib", "accounts", "training", "replicate_emulator")
+PACKAGES = ("headshots", "lib", "accounts", "training", "privacy", "replicate_emulator")
 
 ENTRY, TASKS, STAGES, MODELS = 4, 3, 2, 1
 FLOOR_NAMES = {ENTRY: "entry points", TASKS: "tasks", STAGES: "stages", MODELS: "models/adapters"}
@@ -49,6 +49,8 @@ FLOORS: list[tuple[str, int]] = [
     ("accounts.admin_login", ENTRY),
     ("accounts.adapters", ENTRY),
     ("accounts.welcome", ENTRY),
+    ("privacy.views", ENTRY),
+    ("privacy.account_views", ENTRY),
     ("*.tasks", TASKS),
     ("training.models", MODELS),
     ("training.packages", MODELS),
@@ -67,6 +69,14 @@ FLOORS: list[tuple[str, int]] = [
     ("lib.*", MODELS),
     ("accounts", MODELS),
     ("training", MODELS),
+    ("privacy", MODELS),
+    ("privacy.models", MODELS),
+    ("privacy.consent", MODELS),
+    ("privacy.policy", MODELS),
+    ("privacy.retention", STAGES),
+    ("privacy.erasure", STAGES),
+    ("privacy.export", STAGES),
+    ("privacy.notifications", STAGES),
     ("training.photos", STAGES),
     ("training.photos.one_person", STAGES),
     ("training.photos.*", STAGES),

@@ -23,7 +23,7 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +31,9 @@ from django.utils.translation import ngettext
 
 from accounts.credits import credits_refund_order
 from lib.files import private_file_response
+from privacy.models import StaffView
 from training import lifecycle, orders
+from training.links import staff_file_link, staff_link_is_valid
 from training.models import (
     Headshot,
     Order,
@@ -112,7 +114,7 @@ class HeadshotInline(ReadOnlyInline):
     @admin.display(description=_("preview"))
     def thumbnail(self, headshot: Headshot) -> SafeString:
         def url(variant: str) -> str:
-            return reverse("admin:training_headshot_file", args=(headshot.pk, variant))
+            return staff_file_link(headshot_id=headshot.pk, variant=variant)
 
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" height="96" '
@@ -123,6 +125,15 @@ class HeadshotInline(ReadOnlyInline):
     @admin.display(description=_("style"))
     def style(self, headshot: Headshot) -> str:
         return headshot.prediction.style
+
+
+class StaffViewInline(ReadOnlyInline):
+    """Who of the staff opened which of the order's images, and when."""
+
+    model = StaffView
+    readonly_fields = ("viewed_at", "staff_email", "headshot_id", "variant")
+    fields = readonly_fields
+    verbose_name_plural = _("Staff views of the headshots")
 
 
 @admin.register(Order)
@@ -137,7 +148,9 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "name", "uuid")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
-    inlines = (RatingInline, TrainingEventInline, PredictionInline, HeadshotInline)
+    inlines = (
+        RatingInline, TrainingEventInline, PredictionInline, HeadshotInline, StaffViewInline,
+    )  # fmt: skip
     actions = ("retry_orders", "cancel_orders", "refund_orders", "delete_orders_with_files")
     fieldsets = (
         (None, {"fields": (
@@ -204,12 +217,19 @@ class OrderAdmin(admin.ModelAdmin):
     def headshot_file_view(
         self, request: HttpRequest, headshot_id: int, variant: str
     ) -> HttpResponseBase:
-        """Any order's image for staff (the person's own links are signed for the owner only)."""
+        """Any order's image for staff, through the signed links of the order's page only; each
+        view is recorded on the order's history (privacy: who saw whose face, and when)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         headshot = get_object_or_404(Headshot.objects.select_related("prediction"), pk=headshot_id)
         if variant not in ("preview", "image"):
             raise Http404
+        token = request.GET.get("t", "")
+        if not staff_link_is_valid(token, headshot_id=headshot.pk, variant=variant):
+            raise PermissionDenied
+        StaffView.record(
+            order_id=headshot.order_id, staff=request.user, headshot_id=headshot.pk, variant=variant
+        )
         stored = headshot.preview if variant == "preview" and headshot.preview else headshot.image
         extension = str(stored.name).rsplit(".", 1)[-1]
         filename = f"{variant}-{headshot.pk}.{extension}"
@@ -288,7 +308,7 @@ class OrderAdmin(admin.ModelAdmin):
         """Give an order's credit back, at most once per order (the ledger refuses a second)."""
         refunded, nothing = 0, 0
         for order in queryset.select_related("user"):
-            if credits_refund_order(
+            if order.user is not None and credits_refund_order(
                 user=order.user, order_uuid=order.uuid, reason=STAFF_REFUND_REASON
             ):
                 self.log_change(request, order, str(_("Credit refunded.")))

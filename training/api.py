@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from lib.api import ApiError, ApiRequest, api_endpoint, json_object
 from lib.ratelimits import rate_limit
+from privacy.consent import consent_now
 from training import local_uploads, zip_uploads
 from training.forms import TrainModelForm
 from training.models import Order
@@ -165,6 +166,7 @@ def train_model(request: ApiRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             subject_type=form.cleaned_data["type"],
             upload_name=upload_name,
+            consent=consent_now(),
         )
     except zip_uploads.UploadTooLarge:
         raise zip_too_large() from None

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from privacy.retention import retention_figures
 from training.feedback import rating_figures
 from training.likeness_figures import likeness_figures
 from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, window_figures
@@ -31,6 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "price_per_second": settings.REPLICATE_PRICE_PER_SECOND,
         "ratings": rating_figures(),
         "likeness": likeness_figures(),
+        "retention": retention_figures(),
     }
     return render(request, "training/dashboard.html", context)
 

@@ -116,7 +116,7 @@ def lowest_rated() -> list[CommentedRating]:
         CommentedRating(
             order_uuid=str(rating.order.uuid),
             order_id=rating.order.pk,
-            email=rating.order.user.email,
+            email=rating.order.user.email if rating.order.user else "",
             package=package_title(rating.order.package),
             stars=rating.stars,
             comment=rating.comment,

@@ -8,6 +8,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
+from privacy.consent import CONSENT_REQUIRED, CONSENT_TEXT
 from training.models import SubjectType
 
 NAME_MAX_LENGTH = 50
@@ -59,6 +60,7 @@ class OrderForm(forms.Form):
             attrs={"accept": "image/jpeg,image/png,image/heic,image/heif,image/webp"}
         ),
     )
+    consent = forms.BooleanField(label=CONSENT_TEXT, error_messages={"required": CONSENT_REQUIRED})
 
     def clean_name(self) -> str:
         return " ".join(self.cleaned_data["name"].split())  # no double spaces
@@ -79,9 +81,16 @@ class TrainModelForm(forms.Form):
         error_messages={"invalid_choice": _("Choose “man” or “woman”.")},
     )
     package = forms.CharField(required=False, max_length=50)
+    consent = forms.BooleanField(error_messages={"required": CONSENT_REQUIRED})
 
     def clean_name(self) -> str:
         return " ".join(self.cleaned_data["name"].split())
+
+    def clean_consent(self) -> bool:
+        """JSON `true` and nothing else: "no" or 1 must not pass for an agreement."""
+        if self.data.get("consent") is not True:
+            raise forms.ValidationError(CONSENT_REQUIRED, code="required")
+        return True
 
 
 STARS_ERROR = _("Choose from 1 to 5 stars.")

@@ -68,7 +68,8 @@ def order_fail(order: Order, *, stage: Stage, error: str, detail: str = "") -> l
     with transaction.atomic(savepoint=False):
         if not order.fail(stage=stage, error=error, detail=detail):
             return []
-        credits_refund_order(user=order.user, order_uuid=order.uuid, reason=f"{stage} failed")
+        if order.user is not None:  # an erased person's ledger rows are anonymous already
+            credits_refund_order(user=order.user, order_uuid=order.uuid, reason=f"{stage} failed")
         TrainingEvent.record(
             order=order,
             stage=stage,
@@ -143,7 +144,8 @@ def order_cancel(order: Order) -> list[FollowUp]:
             Status.CANCELED, error=CANCELED_BY_PERSON, failure_stage=""
         ):
             return []
-        credits_refund_order(user=order.user, order_uuid=order.uuid, reason="canceled")
+        if order.user is not None:
+            credits_refund_order(user=order.user, order_uuid=order.uuid, reason="canceled")
     return [FollowUp(Next.CANCEL_REMOTE, order.pk)]
 
 

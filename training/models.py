@@ -78,8 +78,14 @@ class Order(models.Model):
     """One order: a person's photo set, the LoRA trained on it, and the headshots made with it."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Null once the person has erased their account: the row stays, anonymous, for accounting
+    # (state, package, spend); privacy/erasure.py strips everything else that could name them.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="headshot_models"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="headshot_models",
     )
     name = models.CharField(_("name"), max_length=50)
     package = models.CharField(_("package"), max_length=32)
@@ -127,6 +133,15 @@ class Order(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     # Set when the person deletes the order: hidden at once, purged by a task.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The person's consent to the analysis of their photos (privacy/consent.py): which wording
+    # they agreed to, and when. No consent, no order.
+    consent_version = models.CharField(_("consent version"), max_length=32, blank=True)
+    consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    # Retention of the headshots (privacy/retention.py): the reminder before they go, the later
+    # date a "keep them" chose (once), and when they went.
+    headshots_reminded_at = models.DateTimeField(null=True, blank=True)
+    headshots_kept_until = models.DateTimeField(null=True, blank=True)
+    headshots_deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[Order]] = models.Manager()
 

@@ -15,6 +15,8 @@ def order_url(order: Order) -> str:
 
 def notify_order_ready(order: Order) -> None:
     """Tell the person their headshots are ready, with a link to the gallery."""
+    if order.user is None:
+        return  # the person erased their account
     send_templated_email(
         to=order.user.email,
         template="order-ready",
@@ -30,6 +32,8 @@ def notify_order_ready(order: Order) -> None:
 
 def notify_order_failed(order: Order) -> None:
     """Tell the person what went wrong, that nothing was charged, and what to do next."""
+    if order.user is None:
+        return
     send_templated_email(
         to=order.user.email,
         template="order-failed",

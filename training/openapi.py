@@ -209,7 +209,7 @@ def components() -> dict[str, Any]:
             },
             "TrainModelRequest": {
                 "type": "object",
-                "required": ["zipUrl", "name", "type"],
+                "required": ["zipUrl", "name", "type", "consent"],
                 "properties": {
                     "zipUrl": {
                         "type": "string",
@@ -228,6 +228,15 @@ def components() -> dict[str, Any]:
                             package.slug for package in available_packages() if package.active
                         ],
                         "default": PROFESSIONAL.slug,
+                    },
+                    "consent": {
+                        "const": True,
+                        "description": (
+                            "The person agrees that their photos are checked (faces, likeness), "
+                            "sent to Replicate (outside the EU) to train a private model, and "
+                            "deleted on the schedule of SITE_URL/privacy/. Without it, nothing "
+                            "is analysed, stored or charged (400 invalid_request)."
+                        ),
                     },
                 },
             },

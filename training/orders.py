@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.credits import NotEnoughCredits, credit_balance, credits_spend_for_order
 from accounts.models import User
 from lib.storage import delete_quietly
+from privacy.consent import Consent
 from training import zip_uploads
 from training.followups import FollowUp, Next
 from training.lifecycle import cancel_remote_jobs, order_cancel, try_quietly
@@ -68,7 +69,13 @@ def not_enough_credits(balance: int, cost: int) -> OrderRefused:
 
 
 def order_create(
-    *, user: User, package: Package, name: str, subject_type: str, photos: Sequence[UploadedFile]
+    *,
+    user: User,
+    package: Package,
+    name: str,
+    subject_type: str,
+    photos: Sequence[UploadedFile],
+    consent: Consent,
 ) -> CreatedOrder:
     """The form's order: check and zip the photos, then write the order and spend its credit."""
     return create_order(
@@ -76,12 +83,19 @@ def order_create(
         package=package,
         name=name,
         subject_type=subject_type,
+        consent=consent,
         prepare=lambda: photo_sets.prepare_photo_set(photos),
     )
 
 
 def order_create_from_upload(
-    *, user: User, package: Package, name: str, subject_type: str, upload_name: str
+    *,
+    user: User,
+    package: Package,
+    name: str,
+    subject_type: str,
+    upload_name: str,
+    consent: Consent,
 ) -> CreatedOrder:
     """The API's order: the person's uploaded ZIP, checked entry by entry and photo by photo,
     re-zipped as the training set. The upload is deleted afterwards, whatever happened."""
@@ -91,6 +105,7 @@ def order_create_from_upload(
             package=package,
             name=name,
             subject_type=subject_type,
+            consent=consent,
             prepare=lambda: photo_sets.validate_zip_file(zip_path),
         )
 
@@ -99,7 +114,13 @@ PhotoSetMaker = Callable[[], AbstractContextManager[photo_sets.PhotoSet]]
 
 
 def create_order(
-    *, user: User, package: Package, name: str, subject_type: str, prepare: PhotoSetMaker
+    *,
+    user: User,
+    package: Package,
+    name: str,
+    subject_type: str,
+    consent: Consent,
+    prepare: PhotoSetMaker,
 ) -> CreatedOrder:
     """Prepare and store the training set, then write the queued order and spend its credit,
     or refuse (OrderRefused) leaving no row, no object and no temporary file."""
@@ -131,6 +152,8 @@ def create_order(
                 zip_size=stored.zip_size,
                 input_size=stored.input_bytes,
                 face_embeddings=stored.face_embeddings,
+                consent_version=consent.version,
+                consented_at=consent.given_at,
             )
             record_upload_event(order, stored, duration=time.monotonic() - started)
     except NotEnoughCredits as refusal:

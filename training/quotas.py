@@ -89,7 +89,7 @@ def remember_for_cooldown(order: Order) -> None:
     """Keep a deleted order's start for the cooldown after its row is purged."""
     seconds = settings.TRAINING_COOLDOWN_MINUTES * 60
     left = (order.created_at + timedelta(seconds=seconds) - timezone.now()).total_seconds()
-    if order.status == Status.FAILED or left <= 0:
+    if order.status == Status.FAILED or left <= 0 or order.user_id is None:
         return
     known: datetime | None = cache.get(cooldown_cache_key(order.user_id))
     if known is None or known < order.created_at:

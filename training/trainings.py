@@ -207,7 +207,9 @@ def apply_training_update(*, info: TrainingInfo, order: Order | None = None) -> 
         return []
     with transaction.atomic(savepoint=False):
         # Lock the row: news about one training arriving together is applied one at a time.
-        order = Order.objects.select_for_update().select_related("user").get(pk=order.pk)
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("user").get(pk=order.pk)
+        )
         if order.status == Status.QUEUED:
             order.move_to(
                 Status.TRAINING,

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.credits import credit_balance
 from accounts.models import User
 from lib.ratelimits import rate_limit
+from privacy.consent import consent_now
 from training import lifecycle, topups, trainings
 from training.forms import OrderForm, RatingForm
 from training.links import file_link
@@ -70,6 +71,7 @@ def order_new(request: SignedInRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 subject_type=form.cleaned_data["subject_type"],
                 photos=form.cleaned_data["photos"],
+                consent=consent_now(),
             )
         except OrderRefused as refusal:
             problems = [(name, str(message)) for name, message in refusal.problems]

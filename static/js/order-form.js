@@ -143,7 +143,7 @@
     formErrors.textContent = "";
     form.querySelectorAll(".errorlist.from-server").forEach(function (node) { node.remove(); });
     (errors.__all__ || []).forEach(function (e) { formErrors.appendChild(paragraph(e.message || e)); });
-    ["name", "subject_type"].forEach(function (field) {
+    ["name", "subject_type", "consent"].forEach(function (field) {
       if (!errors[field]) { return; }
       var anchor = form.querySelector('[name="' + field + '"]').closest(".field");
       var list = document.createElement("ul");

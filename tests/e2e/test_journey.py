@@ -59,6 +59,7 @@ def test_it_takes_carol_from_her_photos_to_her_headshots_and_hides_them_from_bob
     carols.click("a[data-package=professional]")
     carols.fill("#id_name", "Carol LinkedIn")
     carols.check("input[name=subject_type][value=woman]")
+    carols.check("#id_consent")
     carols.set_input_files("#id_photos", [str(p) for p in [*photos, screenshot]])
     carols.click("#order-submit")
     expect(carols.locator("#previews li.refused")).to_contain_text("captura.jpg")

@@ -35,6 +35,7 @@ def test_it_orders_headshots_through_the_form(
     page.click("a[data-package=professional]")
     page.fill("#id_name", "Mi perfil")
     page.check("input[name=subject_type][value=woman]")
+    page.check("#id_consent")
     page.set_input_files("#id_photos", [str(path) for path in chosen[:3]])
     dropped = [(path.name, path.read_bytes()) for path in chosen[3:]]
     drop_files(page, [*dropped, ("factura.jpg", b"%PDF-1.7 x")])

@@ -144,6 +144,7 @@ def test_the_readme_screenshots_journey(
     page.click("a[data-package=professional]")
     page.fill("#id_name", "Perfil de LinkedIn")
     page.check("input[name=subject_type][value=woman]")
+    page.check("#id_consent")
     chosen = photo_files(tmp_path)
     page.set_input_files("#id_photos", [str(path) for path in chosen[:3]])
     drop_files(page, [*((p.name, p.read_bytes()) for p in chosen[3:]), ("factura.jpg", b"%PDF x")])

@@ -9,6 +9,7 @@ import httpx
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
+from privacy.consent import consent_now
 from tests.conftest import wait_for
 from tests.training.conftest import face_jpeg
 from training import tasks
@@ -25,7 +26,12 @@ def place_order(user: User, photo_temp: Path, settings: Any) -> Order:
         for i in range(4)
     ]
     created = order_create(
-        user=user, package=PROFESSIONAL, name="Perfil", subject_type="woman", photos=photos
+        user=user,
+        package=PROFESSIONAL,
+        name="Perfil",
+        subject_type="woman",
+        photos=photos,
+        consent=consent_now(),
     )
     tasks.enqueue_followups(created.followups)
     return created.order

@@ -21,6 +21,7 @@ from accounts.credits import credit_balance, credits_grant, credits_spend_for_or
 from accounts.models import CreditMovement, User
 from tests.conftest import make_staff
 from tests.training.ordering import emulator_state, place_order, reaches
+from training.links import staff_file_link
 from training.models import (
     Headshot,
     Order,
@@ -125,7 +126,7 @@ def trained_order(alice: User) -> Order:
 
 def headshot_url(order: Order, variant: str) -> str:
     headshot = order.headshots.get()
-    return reverse("admin:training_headshot_file", args=(headshot.pk, variant))
+    return staff_file_link(headshot_id=headshot.pk, variant=variant)
 
 
 def test_it_shows_events_predictions_thumbnails_and_links_to_replicate(
@@ -169,7 +170,7 @@ def test_it_redirects_staff_to_a_presigned_url_when_images_are_on_s3(
         preview=default_storage.save("headshots/a.webp", ContentFile(b"small")),
     )  # fmt: skip
 
-    response = console.get(reverse("admin:training_headshot_file", args=(headshot.pk, "preview")))
+    response = console.get(staff_file_link(headshot_id=headshot.pk, variant="preview"))
 
     assert response.status_code == 302
     assert f"/{s3_storage}/headshots/a.webp?" in response["Location"]

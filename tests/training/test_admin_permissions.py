@@ -15,11 +15,11 @@ from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
-from django.urls import reverse
 
 from accounts.credits import credit_balance, credits_grant, credits_spend_for_order
 from accounts.models import User
 from tests.conftest import make_staff
+from training.links import staff_file_link
 from training.models import Headshot, Order, Prediction, Stage, Status
 
 ORDERS = "/admin/training/order/"
@@ -150,7 +150,7 @@ def test_it_shows_images_and_the_dashboard_only_to_staff_who_may_view_orders(
     order_with_files: Order,
 ) -> None:
     headshot = order_with_files.headshots.get()
-    image = reverse("admin:training_headshot_file", args=(headshot.pk, "image"))
+    image = staff_file_link(headshot_id=headshot.pk, variant="image")
     nothing = Client()
     nothing.force_login(make_staff("nothing@example.com"))  # staff, but no permission at all
 

@@ -80,7 +80,7 @@ def upload(client: Client, secret: str, content: bytes) -> str:
 
 
 def train(client: Client, secret: str, zip_url: str, **extra: Any) -> Any:
-    body = {"zipUrl": zip_url, "name": "LinkedIn 2026", "type": "woman", **extra}
+    body = {"zipUrl": zip_url, "name": "LinkedIn 2026", "type": "woman", "consent": True, **extra}
     return client.post(
         TRAIN,
         json.dumps(body),
@@ -165,7 +165,7 @@ def test_a_signed_in_browser_may_call_it_with_its_csrf_token(
     slot = browser.post("/api/uploads", **csrf).json()  # type: ignore[arg-type]
     put = urlsplit(slot["uploadUrl"])
     browser.put(f"{put.path}?{put.query}", good_zip(tmp_path), content_type="application/zip")
-    body = json.dumps({"zipUrl": slot["zipUrl"], "name": "Web", "type": "man"})
+    body = json.dumps({"zipUrl": slot["zipUrl"], "name": "Web", "type": "man", "consent": True})
 
     without = browser.post(TRAIN, body, content_type="application/json")
     with_token = browser.post(TRAIN, body, content_type="application/json", **csrf)  # type: ignore[arg-type]
@@ -538,10 +538,11 @@ def test_the_rate_limit_applies_and_says_when_to_retry(
         ("not json", None),
         ("[1, 2]", None),
         ('"zipUrl"', None),
-        ("{}", {"zipUrl", "name", "type"}),
-        ('{"zipUrl": "x", "name": "Me", "type": "cat"}', {"type"}),
-        ('{"zipUrl": "x", "name": "<script>", "type": "man"}', {"name"}),
-        ('{"zipUrl": "x", "name": "' + "n" * 51 + '", "type": "man"}', {"name"}),
+        ("{}", {"zipUrl", "name", "type", "consent"}),
+        ('{"zipUrl": "x", "name": "Me", "type": "man", "consent": false}', {"consent"}),
+        ('{"zipUrl": "x", "name": "Me", "type": "cat", "consent": true}', {"type"}),
+        ('{"zipUrl": "x", "name": "<script>", "type": "man", "consent": true}', {"name"}),
+        ('{"zipUrl": "x", "name": "' + "n" * 51 + '", "type": "man", "consent": true}', {"name"}),
         ('{"zipUrl": "x", "name": "Me", "type": "man", "package": "deluxe"}', None),
     ],
 )
@@ -638,7 +639,9 @@ def test_an_api_order_is_trained_and_its_headshots_made(
     with httpx.Client(base_url=live_server.url, headers=auth, timeout=30) as api:
         slot = api.post("/api/uploads").json()
         api.put(slot["uploadUrl"], content=good_zip(tmp_path), headers=slot["headers"])
-        created = api.post(TRAIN, json={"zipUrl": slot["zipUrl"], "name": "API", "type": "woman"})
+        created = api.post(
+            TRAIN, json={"zipUrl": slot["zipUrl"], "name": "API", "type": "woman", "consent": True}
+        )
         assert created.status_code == 201, created.text
 
         def final_status() -> dict[str, Any] | None:

@@ -151,7 +151,7 @@ def post_with_a_stranger(client: Client, *, language: str) -> Any:
     ]
     return client.post(
         ORDER_URL,
-        {"name": "Yo", "subject_type": "woman", "photos": photos},
+        {"name": "Yo", "subject_type": "woman", "consent": "on", "photos": photos},
         HTTP_ACCEPT_LANGUAGE=language,
     )
 
@@ -191,7 +191,9 @@ def test_the_form_keeps_one_face_descriptor_per_photo_on_the_order(
     client.force_login(alice)
     photos = [SimpleUploadedFile(f"selfie{n}.jpg", face_jpeg(n), "image/jpeg") for n in range(5)]
 
-    response = client.post(ORDER_URL, {"name": "Yo", "subject_type": "woman", "photos": photos})
+    response = client.post(
+        ORDER_URL, {"name": "Yo", "subject_type": "woman", "consent": "on", "photos": photos}
+    )
 
     assert response.status_code == 302
     order = Order.objects.get(user=alice)

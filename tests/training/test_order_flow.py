@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from accounts.credits import credit_balance, credits_grant
 from accounts.models import CreditMovement, User
+from privacy.consent import consent_now
 from tests.training.conftest import encode, face_jpeg, leftovers, no_face_image
 from training.followups import FollowUp, Next
 from training.models import Order, Stage, Status, TrainingEvent
@@ -53,7 +54,13 @@ def test_it_queues_an_order_with_its_zip_and_spends_the_credit(
     credits_grant(user=alice, amount=1, reason="test")
 
     response = signed_in.post(
-        ORDER_URL, {"name": " Perfil  LinkedIn ", "subject_type": "woman", "photos": selfies(5)}
+        ORDER_URL,
+        {
+            "name": " Perfil  LinkedIn ",
+            "subject_type": "woman",
+            "consent": "on",
+            "photos": selfies(5),
+        },
     )
 
     order = Order.objects.get(user=alice)
@@ -87,7 +94,12 @@ def test_it_returns_the_submission_as_a_follow_up_like_every_stage(
     alice: User, photo_temp_dir: Path
 ) -> None:
     created = order_create(
-        user=alice, package=PROFESSIONAL, name="Perfil", subject_type="man", photos=selfies(4)
+        user=alice,
+        package=PROFESSIONAL,
+        name="Perfil",
+        subject_type="man",
+        photos=selfies(4),
+        consent=consent_now(),
     )
 
     assert created.followups == [FollowUp(Next.SUBMIT_TRAINING, created.order.pk)]
@@ -99,7 +111,9 @@ def test_it_stores_the_zip_in_a_private_s3_bucket(
 ) -> None:
     import boto3
 
-    signed_in.post(ORDER_URL, {"name": "S3", "subject_type": "man", "photos": selfies(4)})
+    signed_in.post(
+        ORDER_URL, {"name": "S3", "subject_type": "man", "consent": "on", "photos": selfies(4)}
+    )
 
     order = Order.objects.get(user=alice)
     s3 = boto3.client(
@@ -122,7 +136,9 @@ def test_it_names_each_refused_photo_and_writes_nothing(
         SimpleUploadedFile("coffee.jpg", encode(no_face_image()), "image/jpeg"),
     ]
 
-    response = signed_in.post(ORDER_URL, {"name": "Yo", "subject_type": "man", "photos": photos})
+    response = signed_in.post(
+        ORDER_URL, {"name": "Yo", "subject_type": "man", "consent": "on", "photos": photos}
+    )
 
     assert response.status_code == 422
     errors = response.context["form"].errors["photos"]
@@ -144,7 +160,7 @@ def test_it_answers_the_script_with_each_refused_photo(signed_in: Client) -> Non
 
     response = signed_in.post(
         ORDER_URL,
-        {"name": "Yo", "subject_type": "man", "photos": photos},
+        {"name": "Yo", "subject_type": "man", "consent": "on", "photos": photos},
         headers={"Accept": "application/json"},
     )
 
@@ -155,7 +171,7 @@ def test_it_answers_the_script_with_each_refused_photo(signed_in: Client) -> Non
 @pytest.mark.django_db
 def test_it_refuses_too_few_photos(signed_in: Client) -> None:
     response = signed_in.post(
-        ORDER_URL, {"name": "Yo", "subject_type": "man", "photos": selfies(2)}
+        ORDER_URL, {"name": "Yo", "subject_type": "man", "consent": "on", "photos": selfies(2)}
     )
 
     assert response.status_code == 422
@@ -167,7 +183,7 @@ def test_it_leaves_neither_row_nor_object_when_storage_fails(
     signed_in: Client, unwritable_storage: None, photo_temp_dir: Path
 ) -> None:
     response = signed_in.post(
-        ORDER_URL, {"name": "Yo", "subject_type": "man", "photos": selfies(4)}
+        ORDER_URL, {"name": "Yo", "subject_type": "man", "consent": "on", "photos": selfies(4)}
     )
 
     assert response.status_code == 422

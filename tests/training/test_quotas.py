@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from privacy.consent import consent_now
 from tests.conftest import REDIS_URL, make_user, run_twice_at_once
 from tests.training.conftest import face_jpeg
 from training.models import Headshot, Order, Prediction, Status
@@ -39,7 +40,12 @@ def existing_order(user: User, status: Status, **fields: Any) -> Order:
 def refusal_for(user: User) -> str:
     with pytest.raises(OrderRefused) as refused:
         order_create(
-            user=user, package=PROFESSIONAL, name="New", subject_type="man", photos=selfies()
+            user=user,
+            package=PROFESSIONAL,
+            name="New",
+            subject_type="man",
+            photos=selfies(),
+            consent=consent_now(),
         )
     return str(refused.value.problems[0][1])
 
@@ -68,7 +74,12 @@ def test_it_does_not_count_a_failed_order_in_the_cooldown(alice: User, settings:
     existing_order(alice, Status.FAILED)
 
     created = order_create(
-        user=alice, package=PROFESSIONAL, name="New", subject_type="man", photos=selfies()
+        user=alice,
+        package=PROFESSIONAL,
+        name="New",
+        subject_type="man",
+        photos=selfies(),
+        consent=consent_now(),
     )
 
     assert created.order.status == Status.QUEUED
@@ -118,6 +129,7 @@ def test_it_lets_only_one_of_two_simultaneous_orders_through(settings: Any) -> N
                 name="Twin",
                 subject_type="man",
                 photos=photo_sets.pop(),
+                consent=consent_now(),
             )
         except OrderRefused:
             return "refused"
@@ -204,7 +216,9 @@ def test_it_rate_limits_cancellations_and_deletions(
 
 
 def order_through_the_form(client: Client) -> Any:
-    return client.post(ORDER_URL, {"name": "Perfil", "subject_type": "man", "photos": selfies()})
+    return client.post(
+        ORDER_URL, {"name": "Perfil", "subject_type": "man", "consent": "on", "photos": selfies()}
+    )
 
 
 def only_order(user: User) -> Order:

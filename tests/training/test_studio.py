@@ -79,7 +79,13 @@ def test_it_refuses_any_subject_but_man_or_woman(
     url = f"{reverse('training:order_new')}?package=professional"
 
     response = client.post(
-        url, {"name": "LinkedIn", "subject_type": subject_type, "photos": dummy_photos()}
+        url,
+        {
+            "name": "LinkedIn",
+            "subject_type": subject_type,
+            "consent": "on",
+            "photos": dummy_photos(),
+        },
     )
 
     assert response.status_code == 422
@@ -96,7 +102,9 @@ def test_it_refuses_bad_names(client: Client, alice: User, name: str) -> None:
     client.force_login(alice)
     url = f"{reverse('training:order_new')}?package=professional"
 
-    response = client.post(url, {"name": name, "subject_type": "man", "photos": dummy_photos()})
+    response = client.post(
+        url, {"name": name, "subject_type": "man", "consent": "on", "photos": dummy_photos()}
+    )
 
     assert response.status_code == 422
     assert "name" in response.context["form"].errors
@@ -109,7 +117,9 @@ def test_it_answers_json_errors_to_the_forms_script(client: Client, alice: User)
     url = f"{reverse('training:order_new')}?package=professional"
 
     response = client.post(
-        url, {"name": "", "subject_type": "unisex"}, headers={"Accept": "application/json"}
+        url,
+        {"name": "", "subject_type": "unisex", "consent": "on"},
+        headers={"Accept": "application/json"},
     )
 
     assert response.status_code == 422
@@ -126,7 +136,9 @@ def test_it_refuses_an_order_without_enough_credits(
     client.force_login(alice)
     url = f"{reverse('training:order_new')}?package=professional"
 
-    response = client.post(url, {"name": "Yo", "subject_type": "woman", "photos": dummy_photos()})
+    response = client.post(
+        url, {"name": "Yo", "subject_type": "woman", "consent": "on", "photos": dummy_photos()}
+    )
 
     assert response.status_code == 422
     assert "Este pedido cuesta 2 créditos y tienes 0" in response.content.decode()

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
+from privacy.consent import consent_now
 from tests.conftest import wait_for
 from tests.training.conftest import face_jpeg
 from tests.training.ordering import place_order, reaches
@@ -197,7 +198,12 @@ def test_it_spends_nothing_on_a_refused_order(
 
     with pytest.raises(OrderRefused):
         order_create(
-            user=dora, package=PROFESSIONAL, name="Perfil", subject_type="woman", photos=too_few
+            user=dora,
+            package=PROFESSIONAL,
+            name="Perfil",
+            subject_type="woman",
+            photos=too_few,
+            consent=consent_now(),
         )
 
     assert not Order.objects.exists()

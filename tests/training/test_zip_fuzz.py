@@ -167,7 +167,7 @@ def test_the_api_answers_mutated_zips_without_a_500_and_keeps_nothing_refused(
         slot = client.post("/api/uploads", **auth).json()  # type: ignore[arg-type]
         put = urlsplit(slot["uploadUrl"])
         client.put(f"{put.path}?{put.query}", content, content_type="application/zip")
-        body = {"zipUrl": slot["zipUrl"], "name": f"Fuzz {seed}", "type": "woman"}
+        body = {"zipUrl": slot["zipUrl"], "name": f"Fuzz {seed}", "type": "woman", "consent": True}
         response = client.post(
             "/api/replicate/train-model", json.dumps(body), content_type="application/json",
             **auth,  # type: ignore[arg-type]

@@ -2,7 +2,11 @@
 
 The policy is in `training/cleanup.py`: ZIPs of finished trainings, old ZIPs no running training
 needs, objects no row points to, and stale upload files; never a ZIP that a queued or running
-training may still download. `--dry-run` lists what would go. Safe to run at any time, and twice.
+training may still download. Then the retention rules of `privacy/retention.py`: face data,
+headshots past their date (after one reminder e-mail) and expired data exports, each counted
+per day for the staff dashboard; and account erasures a failure left unfinished are enqueued
+again. `--dry-run` lists the temporary files that would go and applies
+no retention rule. Safe to run at any time, and twice.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandParser
 
+from privacy.retention import apply_retention
+from privacy.tasks import resume_erasures
 from training.cleanup import cleanup_temp_files
 
 
@@ -29,3 +35,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{verb} {name} ({size} bytes)")
         summary = f"{verb} {report.files} file(s), {report.bytes} bytes"
         self.stdout.write(f"cleanup_temp_files: {summary}.")
+        if options["dry_run"]:
+            return
+        retention = apply_retention(temp_files=report.files)
+        counts = ", ".join(f"{rule} {count}" for rule, count in retention.deleted.items())
+        self.stdout.write(f"retention: deleted {counts}; {retention.reminded} reminder(s) sent.")
+        if resumed := resume_erasures():
+            self.stdout.write(f"account erasures resumed: {resumed}.")

@@ -1,0 +1,165 @@
+"""Delete my account: everything that names the person goes; accounting rows stay anonymous.
+
+`account_erasure_request` does at once what must not wait: the person is signed out everywhere
+(inactive, password unusable, API tokens revoked) and their orders are hidden, so nobody can
+sign back in to a half-deleted account. `account_erase` then does the slow rest, in an order
+that can stop anywhere and start again: each order's files in storage, its Replicate model and
+versions (the order-deletion path), its rating's comment and face data; the API uploads and
+exports; tokens, addresses, sessions; the user row; last, the goodbye e-mail. Every step is
+idempotent, and a step that fails (Replicate or storage down) raises, so the task retries
+(privacy/tasks.py) and cron resumes what a lost worker left (`resume_erasures`).
+
+What stays, without the person: credit movements (`user` set null by the ledger's foreign key),
+and each order's row with its state, package, dates and spend (`Order.user` set null; its name,
+photos' traces and descriptors emptied). A separate anonymous record would have duplicated the
+order's columns and left the dashboard's spend figures short; the emptied row keeps them true.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
+from django.core.files.storage import Storage, default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, User
+from privacy.models import AccountErasure, DataExport
+from privacy.notifications import notify_account_deleted
+from training import zip_uploads
+from training.lifecycle import cancel_remote_jobs, order_cancel
+from training.models import Order, OrderRating, TrainingEvent
+from training.quotas import remember_for_cooldown
+from training.replicate.client import ReplicateGateway, client_from_settings
+
+logger = logging.getLogger(__name__)
+
+
+def account_erasure_request(*, user: User) -> AccountErasure:
+    """Sign the person out for good and hide their orders now; the worker erases the rest."""
+    with transaction.atomic():
+        erasure = AccountErasure.objects.filter(user=user, finished_at__isnull=True).first()
+        if erasure is None:
+            erasure = AccountErasure.objects.create(
+                user=user, email=user.email, language=user.language
+            )
+        user.is_active = False  # signed out everywhere: inactive users are never loaded
+        user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        for order in Order.objects.filter(user=user, deleted_at__isnull=True):
+            order_cancel(order)  # a running order is stopped and refunded first
+            remember_for_cooldown(order)
+        Order.objects.filter(user=user, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    return erasure
+
+
+def account_erase(
+    *, erasure_id: int, gateway: ReplicateGateway | None = None, storage: Storage | None = None
+) -> bool:
+    """Do (or finish) one erasure; True once everything is gone and the e-mail has left."""
+    erasure = AccountErasure.objects.filter(pk=erasure_id).first()
+    if erasure is None or erasure.finished_at is not None:
+        return True
+    storage = storage or default_storage
+    if erasure.user_id is not None:
+        user = User.objects.get(pk=erasure.user_id)
+        gateway = gateway or client_from_settings()
+        for order in Order.objects.filter(user=user):
+            order_erase(order, gateway=gateway, storage=storage)
+        delete_user_files(user, storage=storage)
+        delete_user_rows(user)
+    if erasure.email:
+        notify_account_deleted(email=erasure.email, language=erasure.language or "es")
+    AccountErasure.objects.filter(pk=erasure.pk).update(
+        finished_at=timezone.now(), email="", last_error=""
+    )
+    logger.info("erasure %s finished", erasure.pk)
+    return True
+
+
+def order_erase(order: Order, *, gateway: ReplicateGateway, storage: Storage) -> None:
+    """One order: its files and model go, its row stays for accounting with nothing personal.
+
+    Files first, strictly (a failure raises and the worker retries), and the rows that point to
+    them only afterwards, so a retry still knows what is left to delete.
+    """
+    delete_folder(storage, f"headshots/{order.uuid}")
+    for headshot in order.headshots.all():
+        for stored in (headshot.image, headshot.preview, headshot.jpeg):
+            if stored:
+                storage.delete(str(stored.name))
+    if order.training_zip:
+        storage.delete(str(order.training_zip.name))
+    order.headshots.all().delete()
+    cancel_remote_jobs(order_id=order.pk, gateway=gateway)  # a running job stops
+    if order.training_file_id:
+        gateway.delete_file(order.training_file_id)
+    if order.replicate_model_id:
+        owner, name = order.replicate_model_id.split("/", 1)
+        gateway.delete_model_with_versions(owner=owner, name=name)  # raises: retried
+    OrderRating.objects.filter(order=order).update(comment="")
+    TrainingEvent.objects.filter(order=order).update(metadata={}, error="")
+    order.predictions.update(output_urls=[], error="")
+    order_type = ContentType.objects.get_for_model(Order)
+    LogEntry.objects.filter(content_type=order_type, object_id=str(order.pk)).update(
+        object_repr=str(order.uuid)  # the admin's history named the order as the person did
+    )
+    Order.objects.filter(pk=order.pk).update(
+        user=None,
+        name="",
+        face_embeddings=[],
+        training_zip="",
+        training_file_id="",
+        training_input_url="",
+        replicate_weights_url="",
+        error_detail="",
+        deleted_at=order.deleted_at or timezone.now(),
+    )
+
+
+def delete_folder(storage: Storage, folder: str) -> None:
+    """Every object below a folder (an S3 prefix), strictly: a failure raises."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        storage.delete(f"{folder}/{name}")
+    for child in folders:
+        delete_folder(storage, f"{folder}/{child}")
+
+
+def delete_user_files(user: User, *, storage: Storage) -> None:
+    """The API uploads no order used, and the data exports."""
+    delete_folder(storage, f"{zip_uploads.PREFIX}/{user.pk}")
+    for export in DataExport.objects.filter(user=user):
+        if export.file:
+            storage.delete(str(export.file.name))
+    DataExport.objects.filter(user=user).delete()
+
+
+def delete_user_rows(user: User) -> None:
+    """Tokens, addresses, sessions, the admin's notes about the account, then the user row."""
+    with transaction.atomic():
+        ApiToken.objects.filter(user=user).delete()
+        EmailAddress.objects.filter(user=user).delete()
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+            if session.get_decoded().get("_auth_user_id") == str(user.pk):
+                session.delete()
+        user_type = ContentType.objects.get_for_model(User)
+        LogEntry.objects.filter(content_type=user_type, object_id=str(user.pk)).delete()
+        user.delete()
+
+
+def unfinished_erasures() -> list[int]:
+    """Erasures a lost or failed worker left half-way, for cron to enqueue again."""
+    return list(
+        AccountErasure.objects.filter(finished_at__isnull=True).values_list("pk", flat=True)
+    )
