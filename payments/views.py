@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -64,7 +64,9 @@ def checkout_start(request: SignedInRequest) -> HttpResponse:
         messages.error(request, _("That purchase was already settled. Choose a pack again."))
         return redirect(back_to(request))
     request.session[f"purchase-{purchase.uuid}-next"] = back_to(request)
-    return redirect(purchase.checkout_url, status=303)
+    answer = HttpResponseRedirect(purchase.checkout_url)  # to Stripe's own page
+    answer.status_code = 303  # "see other": a GET there, whatever this POST was
+    return answer
 
 
 @login_required

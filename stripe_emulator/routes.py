@@ -153,9 +153,23 @@ class Endpoints:
             self.sender.emit([event_json("checkout.session.completed", _public(session))])
             return
         completed = event_json("checkout.session.completed", _public(session))
-        session["payment_status"] = "paid"
-        succeeded = event_json("checkout.session.async_payment_succeeded", _public(session))
-        self.sender.emit([completed, succeeded])
+        if self.state.faults.events_reversed:  # sent after the settlement's own event
+            self.state.unsettled.append((session["id"], completed))
+        else:
+            self.sender.emit([completed])
+            self.state.unsettled.append((session["id"], None))
+
+    def settle_payments(self) -> int:
+        """The delayed payments (`async_payments`) arrive: sessions paid, events sent."""
+        with self.state.lock:
+            unsettled, self.state.unsettled = self.state.unsettled, []
+            for session_id, held in unsettled:
+                session = self.state.sessions[session_id]
+                session["payment_status"] = "paid"
+                kind = "checkout.session.async_payment_succeeded"
+                succeeded = event_json(kind, _public(session))
+                self.sender.emit([held, succeeded] if held else [succeeded])
+        return len(unsettled)
 
     def _session(self, session_id: str) -> dict[str, Any]:
         session = self.state.sessions.get(session_id)

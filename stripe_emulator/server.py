@@ -41,7 +41,8 @@ class StripeEmulator:
         )
         self.state = EmulatorState(config, faults or Faults())
         self.sender = EventSender(self.state)
-        self._routes = Endpoints(self.state, self.sender).routes()
+        self._endpoints = Endpoints(self.state, self.sender)
+        self._routes = self._endpoints.routes()
         self._address = (host, port)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -69,6 +70,10 @@ class StripeEmulator:
                 if not hasattr(self.state.faults, name):
                     raise AttributeError(f"no such fault: {name}")
                 setattr(self.state.faults, name, value)
+
+    def settle_payments(self) -> int:
+        """Delayed payments (fault `async_payments`) arrive now; how many."""
+        return self._endpoints.settle_payments()
 
     def release_events(self) -> list[Delivery]:
         """The events held back by `hold_events`, for the test to post itself."""

@@ -30,7 +30,8 @@ class Faults:
     events_twice: bool = False
     # A payment's events posted newest first (async_payment_succeeded before completed).
     events_reversed: bool = False
-    # Payments that settle later: `completed` unpaid, then `async_payment_succeeded`.
+    # Payments that settle later: `completed` unpaid, then (at `settle_payments()`) paid and
+    # `async_payment_succeeded`.
     async_payments: bool = False
     # Events kept back until `release_events()`: a test then posts them itself.
     hold_events: bool = False
@@ -54,6 +55,8 @@ class EmulatorState:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)  # by payment intent id
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Delayed payments not yet settled: (session id, its `completed` event if held back).
+    unsettled: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
     # Idempotency-Key -> (the request's parameters, the answer given), as Stripe keeps for 24 h.
     idempotent: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
 
