@@ -1,49 +1,19 @@
-"""Payments over real HTTP: the official `stripe` library → the Stripe emulator → signed events
-→ the live server's `/webhooks/stripe/`, on PostgreSQL."""
+"""Helpers of the payments tests: buy, pay on the hosted page, come back (the emulator fixture,
+`stripe_emulator`, is in tests/conftest.py for the browser tests too)."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
-import pytest
 import requests
 from django.test import Client
 
 from accounts.credits import credit_balance
 from accounts.models import User
 from payments.models import Purchase
-from payments.packs import parse_packs
-from stripe_emulator.server import StripeEmulator
 
-TEST_PACKS = (
-    '[{"slug": "one", "name_es": "1 sesión", "name_en": "1 session", "credits": 1,'
-    ' "price_cents": 1900},'
-    ' {"slug": "three", "name_es": "3 sesiones", "name_en": "3 sessions", "credits": 3,'
-    ' "price_cents": 4900}]'
-)
 ORDER_FORM = "/studio/new/?package=professional"
-
-
-@pytest.fixture
-def stripe_emulator(settings: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
-    """The Stripe emulator on a free port, the app pointed at it, its events to the live server."""
-    emulator = StripeEmulator(
-        webhook_secret=f"whsec_{secrets.token_hex(16)}",
-        webhook_url=f"{live_server.url}/webhooks/stripe/",
-    )
-    emulator.start()
-    settings.STRIPE_API_BASE = emulator.url
-    settings.STRIPE_SECRET_KEY = emulator.api_key
-    settings.STRIPE_WEBHOOK_SECRET = emulator.webhook_secret
-    settings.CREDIT_PACKS = parse_packs(TEST_PACKS)
-    settings.PAYMENTS_ENABLED = True
-    settings.TRAINING_CREDIT_COST = 1
-    settings.SITE_URL = live_server.url
-    yield emulator
-    emulator.stop()
 
 
 def signed_in(user: User) -> Client:

@@ -10,7 +10,8 @@ from django.test import Client
 from accounts.credits import credits_grant
 from accounts.models import User
 from payments.packs import parse_packs
-from tests.payments.conftest import ORDER_FORM, TEST_PACKS, signed_in
+from tests.conftest import TEST_PACKS
+from tests.payments.conftest import ORDER_FORM, signed_in
 
 
 @pytest.fixture

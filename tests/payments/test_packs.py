@@ -6,9 +6,8 @@ import pytest
 from django.utils import translation
 
 from payments.packs import CreditPack, parse_packs
-from tests.conftest import run_manage
+from tests.conftest import TEST_PACKS, run_manage
 from tests.headshots.test_settings import PRODUCTION
-from tests.payments.conftest import TEST_PACKS
 
 
 def test_it_reads_packs_with_euros_by_default() -> None:
