@@ -10,7 +10,8 @@ from django.test import Client
 
 from accounts.models import User
 from payments.models import Purchase, PurchaseState
-from tests.payments.conftest import ORDER_FORM, balance, buy, signed_in
+from tests.conftest import wait_for
+from tests.payments.conftest import ORDER_FORM, balance, buy, come_back, pay, signed_in
 
 
 @pytest.fixture
@@ -169,3 +170,47 @@ def test_coming_back_without_paying_closes_the_session(
     assert purchase.state == PurchaseState.EXPIRED
     assert stripe_emulator.state.sessions[purchase.stripe_session_id]["status"] == "expired"
     assert balance(alice) == 0
+
+
+def test_an_attempt_already_paid_is_not_sold_again(
+    stripe_emulator: Any, alice: User, alice_client: Client
+) -> None:
+    attempt = str(uuid4())
+    purchase_url = buy(alice_client, attempt=attempt)["Location"]
+    pay(purchase_url)
+    wait_for(lambda: balance(alice) == 1)
+
+    answer = alice_client.get(buy(alice_client, attempt=attempt)["Location"])
+
+    assert "Esa compra ya está cerrada" in answer.content.decode()
+    assert len(stripe_emulator.state.sessions) == 1
+
+
+def test_coming_back_while_stripe_is_down_says_it_waits_and_a_reload_grants(
+    stripe_emulator: Any, alice: User, alice_client: Client
+) -> None:
+    stripe_emulator.set_faults(hold_events=True)  # and the webhook is late
+    purchase_url = buy(alice_client)["Location"]
+    success = pay(purchase_url)
+    stripe_emulator.set_faults(server_errors=2)
+
+    waiting = come_back(alice_client, success).content.decode()
+    assert "Estamos esperando a que el servicio de pago confirme tu pago" in waiting
+    assert balance(alice) == 0
+
+    reloaded = come_back(alice_client, success).content.decode()
+    assert "Pagado, ¡gracias!" in reloaded
+    assert balance(alice) == 1
+
+
+def test_going_back_while_stripe_is_down_leaves_the_session_to_expire_by_itself(
+    stripe_emulator: Any, alice: User, alice_client: Client
+) -> None:
+    buy(alice_client)
+    purchase = Purchase.objects.get()
+    stripe_emulator.set_faults(server_errors=2)
+
+    page = alice_client.get(f"/payments/{purchase.uuid}/canceled/").content.decode()
+
+    assert "No has pagado y no se ha cobrado nada" in page
+    assert Purchase.objects.get().state == PurchaseState.OPEN

@@ -262,3 +262,28 @@ def test_the_webhook_takes_only_posts(stripe_emulator: Any) -> None:
     answer = requests.get(stripe_emulator.state.config.webhook_url, timeout=10)
 
     assert answer.status_code == 405
+
+
+def test_an_expired_session_closes_its_purchase(stripe_emulator: Any, alice: User) -> None:
+    purchase = purchase_bought(signed_in(alice))
+
+    expire = requests.post(
+        f"{stripe_emulator.url}/v1/checkout/sessions/{purchase.stripe_session_id}/expire",
+        headers={"Authorization": f"Bearer {stripe_emulator.api_key}"},
+        timeout=10,
+    )
+
+    assert expire.status_code == 200
+    wait_for(lambda: Purchase.objects.get().state == PurchaseState.EXPIRED)
+    assert StripeEvent.objects.get().outcome == StripeEvent.Outcome.APPLIED
+
+
+def test_a_refund_of_a_payment_we_never_took_is_kept_for_staff(stripe_emulator: Any) -> None:
+    charge = {"id": "ch_test_x", "payment_intent": "pi_test_x", "amount": 100,
+              "amount_refunded": 100}  # fmt: skip
+    event = event_json("charge.refunded", charge)
+
+    answer = stripe_emulator.post_event(Delivery(event, json.dumps(event).encode()))
+
+    assert answer == 200
+    assert StripeEvent.objects.get().outcome == StripeEvent.Outcome.UNMATCHED
