@@ -39,7 +39,11 @@ class AttemptUsed(Exception):
 
 
 def purchase_start(*, user: User, pack: CreditPack, attempt: UUID) -> Purchase:
-    """The purchase of `attempt` with an open Checkout Session, or CheckoutUnavailable."""
+    """The purchase of `attempt` with an open Checkout Session, or CheckoutUnavailable.
+
+    The purchase's row stays locked while Stripe is asked (a call bounded by
+    STRIPE_TIMEOUT_SECONDS): a double click's second request waits, then finds the session.
+    """
     with transaction.atomic():
         purchase = _purchase_for_attempt(user=user, pack=pack, attempt=attempt)
         if purchase.state == PurchaseState.OPEN:

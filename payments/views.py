@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -36,7 +37,7 @@ def back_to(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
-    return "/studio/"
+    return reverse("training:studio")
 
 
 @login_required
@@ -98,5 +99,7 @@ def page_context(request: SignedInRequest, purchase: Purchase) -> dict[str, obje
         "purchase": purchase,
         "paid": purchase.state in (PurchaseState.PAID, PurchaseState.REFUNDED),
         "balance": credit_balance(request.user),
-        "next_url": request.session.get(f"purchase-{purchase.uuid}-next", "/studio/"),
+        "next_url": request.session.get(
+            f"purchase-{purchase.uuid}-next", reverse("training:studio")
+        ),
     }

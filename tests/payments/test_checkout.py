@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.models import User
 from payments.models import Purchase, PurchaseState
-from tests.conftest import wait_for
+from tests.conftest import run_at_once, wait_for
 from tests.payments.conftest import ORDER_FORM, balance, buy, come_back, pay, signed_in
 
 
@@ -214,3 +214,16 @@ def test_going_back_while_stripe_is_down_leaves_the_session_to_expire_by_itself(
 
     assert "No has pagado y no se ha cobrado nada" in page
     assert Purchase.objects.get().state == PurchaseState.OPEN
+
+
+def test_a_double_click_at_the_same_instant_makes_one_purchase(
+    stripe_emulator: Any, alice: User
+) -> None:
+    attempt = str(uuid4())
+
+    answers = run_at_once(lambda: buy(signed_in(alice), attempt=attempt)["Location"], times=4)
+
+    assert len(set(answers)) == 1
+    assert answers[0].startswith(f"{stripe_emulator.url}/checkout/")
+    assert Purchase.objects.count() == 1
+    assert len(stripe_emulator.state.sessions) == 1
