@@ -1,5 +1,6 @@
 """Buying credits in a real browser: Dora has none; the order form offers the packs, she pays on
-the (emulated) Stripe page, comes back with her credit and places her order with it."""
+the (emulated) Stripe page, comes back with her credit, places her order with it and sees its
+gallery."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from accounts.models import CreditMovement, User
 from payments.models import Purchase, PurchaseState
 from tests.conftest import make_user
 from tests.e2e.conftest import photo_files, signed_in_context
-from training.models import Order
+from training.models import Order, Status
 
 ORDER_FORM = "/studio/new/?package=professional"
 
@@ -60,12 +61,21 @@ def test_dora_buys_a_pack_on_the_order_form_and_orders_with_it(
     page.click("#order-submit")
     page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"), timeout=60_000)
 
+    # Paid for, the order goes on through the Replicate emulator up to its gallery.
+    expect(page.locator("#order-live .gallery img")).to_have_count(4, timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#order-live .gallery img')]"
+        ".every(image => image.complete && image.naturalWidth > 0)",
+        timeout=15_000,
+    )
     order = Order.objects.get(user=dora)
+    assert order.status == Status.READY
     assert Purchase.objects.get(user=dora).state == PurchaseState.PAID
     kinds = list(CreditMovement.objects.filter(user=dora).values_list("kind", "amount"))
     assert sorted(kinds) == [("purchase", 1), ("spend", 1)]
     assert CreditMovement.objects.get(kind="spend").order_uuid == order.uuid
     assert credit_balance(dora) == 0
+    page.context.close()
 
 
 def test_dora_goes_back_from_the_stripe_page_without_paying(
@@ -86,3 +96,4 @@ def test_dora_goes_back_from_the_stripe_page_without_paying(
     expect(page.locator("#credit-packs")).to_be_visible()
     assert Purchase.objects.get(user=dora).state == PurchaseState.EXPIRED
     assert credit_balance(dora) == 0
+    page.context.close()  # its kept-alive connections hold the live server's database sessions
