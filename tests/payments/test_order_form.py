@@ -29,6 +29,7 @@ def test_it_offers_the_packs_with_their_prices_to_someone_without_credits(
 
     assert 'id="credit-packs"' in spanish
     assert "3 sesiones" in spanish
+    assert "3 créditos" in spanish
     assert "Comprar por 49,00 €" in spanish
     assert "Comprar por 19,00 €" in spanish
     assert "Buy for €49.00" in english

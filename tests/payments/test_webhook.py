@@ -57,6 +57,18 @@ def test_the_buyer_gets_one_confirmation_in_their_language(stripe_emulator: Any,
     assert "You now have 3 credits." in message.body
 
 
+def test_a_spanish_buyer_gets_it_in_spanish(stripe_emulator: Any, alice: User) -> None:
+    purchase = purchase_bought(signed_in(alice), "three")
+    pay(purchase.checkout_url)
+
+    wait_for(lambda: len(mail.outbox) == 1)
+    wait_for(stripe_emulator.events_idle)
+    [message] = mail.outbox
+    assert message.subject == "Pago recibido: 3 sesiones"
+    assert "49,00 € por 3 sesiones: hemos sumado 3 créditos a tu cuenta." in message.body
+    assert "Ahora tienes 3 créditos." in message.body
+
+
 def test_the_success_page_grants_when_it_comes_first_and_the_webhook_adds_nothing(
     stripe_emulator: Any, alice: User
 ) -> None:
