@@ -50,7 +50,7 @@ def test_dora_buys_a_pack_on_the_order_form_and_orders_with_it(
 
     page.wait_for_url(re.compile(r"/payments/[0-9a-f-]{36}/done/"))
     expect(page.locator("#payment-result")).to_contain_text("Pagado, ¡gracias!")
-    expect(page.locator("#credit-balance")).to_have_text("Tienes 1 créditos.")
+    expect(page.locator("#credit-balance")).to_have_text("Tienes 1 crédito.")
     page.click("#continue-order")
 
     page.wait_for_url(f"{live_server.url}{ORDER_FORM}")

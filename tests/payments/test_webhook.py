@@ -81,7 +81,7 @@ def test_the_success_page_grants_when_it_comes_first_and_the_webhook_adds_nothin
     answer = stripe_emulator.post_event(event)
 
     assert "Pagado, ¡gracias! 1 sesión ha sumado 1 crédito a tu cuenta." in page
-    assert "Tienes 1 créditos." in page
+    assert "Tienes 1 crédito." in page
     assert answer == 200
     assert balance(alice) == 1
     assert StripeEvent.objects.get().outcome == StripeEvent.Outcome.IGNORED
