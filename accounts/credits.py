@@ -85,3 +85,52 @@ def credits_refund_order(*, user: User, order_uuid: UUID, reason: str) -> bool:
     except IntegrityError:  # already refunded: the unique constraint settles races
         return False
     return True
+
+
+def credits_add_purchase(*, user: User, amount: int, reference: str, reason: str) -> bool:
+    """Add a paid pack's credits, once per `reference` (the Checkout Session's id).
+
+    Returns False when that reference was already granted: the unique constraint on
+    (reference, kind) is the last guard, whatever raced past the purchase's own state.
+    """
+    if amount <= 0 or not reference:
+        raise ValueError("A purchase needs a positive amount and a reference.")
+    try:
+        with transaction.atomic():
+            CreditMovement.objects.create(
+                user=user,
+                kind=CreditMovement.Kind.PURCHASE,
+                amount=amount,
+                reference=reference,
+                reason=reason,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def credits_remove_refunded(
+    *, user: User, amount: int, reference: str, reason: str
+) -> tuple[int, int] | None:
+    """Take back a refunded purchase's credits, never below zero: (removed, owed).
+
+    What was already spent cannot be taken back; it is returned as owed, for staff. None when
+    this reference was already removed (the unique constraint settles it).
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # serialise with spends
+        removed = max(0, min(amount, credit_balance(user)))
+        if removed == 0:
+            return 0, amount
+        try:
+            with transaction.atomic():
+                CreditMovement.objects.create(
+                    user=user,
+                    kind=CreditMovement.Kind.REMOVAL,
+                    amount=removed,
+                    reference=reference,
+                    reason=reason,
+                )
+        except IntegrityError:
+            return None
+    return removed, amount - removed

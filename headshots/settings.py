@@ -32,6 +32,7 @@ from headshots.environment import (
     with_query_defaults,
 )
 from lib.client_ip import parse_trusted_proxies
+from payments.packs import parse_packs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "training",
     "privacy",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -347,6 +349,47 @@ REPLICATE_POLL_MAX_SECONDS = read_int(
 # progress, which the order page shows (a page never asks Replicate itself).
 REPLICATE_PROGRESS_SECONDS = read_int("REPLICATE_PROGRESS_SECONDS", 10, minimum=1)
 
+# --- Payments (payments/; the emulator is stripe_emulator/) ------------------------------------
+# Credit packs on sale (payments/packs.py says why they are settings): a JSON list, e.g.
+# [{"slug": "one", "name_es": "1 sesión", "name_en": "1 session", "credits": 1,
+#   "price_cents": 1900, "currency": "eur"}]. None: credits stay free to get, as before.
+try:
+    CREDIT_PACKS = parse_packs(read_str("CREDIT_PACKS", ""))
+except ValueError as _error:
+    raise SettingsError(f"CREDIT_PACKS {_error}.") from None
+STRIPE_SECRET_KEY = read_optional("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = read_optional("STRIPE_WEBHOOK_SECRET")
+STRIPE_EMULATOR_PORT = read_int("STRIPE_EMULATOR_PORT", 8788, minimum=1)
+# Only a development machine (DEBUG) ever stands the emulator in for Stripe: production without
+# a key sells nothing, and production with packs but no key or webhook secret does not start.
+STRIPE_USES_EMULATOR = STRIPE_SECRET_KEY is None and DEBUG
+if CREDIT_PACKS and not DEBUG and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise SettingsError(
+        "CREDIT_PACKS are on sale but STRIPE_SECRET_KEY or STRIPE_WEBHOOK_SECRET is not set."
+    )
+STRIPE_API_BASE = read_url(
+    "STRIPE_API_BASE",
+    f"http://127.0.0.1:{STRIPE_EMULATOR_PORT}"
+    if STRIPE_USES_EMULATOR
+    else "https://api.stripe.com",
+    schemes=("http", "https"),
+).rstrip("/")
+if STRIPE_USES_EMULATOR:  # the emulator's fixed, public key and secret (stripe_emulator/server.py)
+    STRIPE_SECRET_KEY = "sk_test_emulator"  # noqa: S105
+    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_emulator_local_only"
+PAYMENTS_ENABLED = bool(CREDIT_PACKS and STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
+# The longest wait for one call to Stripe; a failed call is retried once (same idempotency key).
+STRIPE_TIMEOUT_SECONDS = read_float("STRIPE_TIMEOUT_SECONDS", 15.0, minimum=1.0)
+# Events older than this (their signed timestamp) are refused: a captured one cannot be replayed.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = read_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=30)
+_checkout_origins = ["https://checkout.stripe.com"]
+if urlsplit(STRIPE_API_BASE).hostname != "api.stripe.com":  # the emulator serves its own page
+    _checkout_origins.append(
+        f"{urlsplit(STRIPE_API_BASE).scheme}://{urlsplit(STRIPE_API_BASE).netloc}"
+    )
+if STRIPE_USES_EMULATOR and importlib.util.find_spec("stripe_emulator"):
+    INSTALLED_APPS += ["stripe_emulator"]
+
 # --- E-mail (Django 6.1 MAILERS; anymail when a provider key is set) ----------------------
 DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", "Headshots <hola@headshots.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -471,7 +514,8 @@ SECURE_CSP = {
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF, "https://accounts.google.com"],
+    # The buy button's answer redirects to Stripe's checkout page (or the emulator's).
+    "form-action": [CSP.SELF, "https://accounts.google.com", *_checkout_origins],
     "frame-ancestors": [CSP.NONE],
 }
 

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from accounts import views as accounts_views
 from accounts.admin_login import admin_login
 from headshots import views
+from payments.webhooks import stripe_webhook
 from privacy import account_views as privacy_account_views
 from privacy import views as privacy_views
 from training import api, dashboard
@@ -49,6 +50,7 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("training.urls")),
+    path("payments/", include("payments.urls")),
     path("api/uploads", api.upload_create, name="api_uploads"),
     re_path(
         r"^api/uploads/(?P<user_id>[1-9][0-9]{0,17})/(?P<upload_id>[0-9a-f]{32})\.zip$",
@@ -60,6 +62,7 @@ urlpatterns = [
     path("api/openapi.json", api.openapi, name="api_openapi"),
     re_path(r"^api/", api.unknown),
     path("webhooks/replicate/", replicate_webhook, name="replicate_webhook"),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("admin/dashboard/", dashboard.dashboard, name="staff_dashboard"),
     path("admin/login/", admin_login),  # before the admin's own: limited per account and IP
     path("metrics", dashboard.metrics, name="metrics"),

@@ -7,6 +7,7 @@ server mode), a real Redis, and real worker processes.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -44,6 +45,13 @@ def worker_redis_url() -> str:
 REDIS_URL = worker_redis_url()
 # The styles of every test order (the catalogue has ten; a test that needs them all says so).
 TEST_STYLES = ["grey-studio", "modern-office"]
+# The packs on sale in the payments tests.
+TEST_PACKS = (
+    '[{"slug": "one", "name_es": "1 sesión", "name_en": "1 session", "credits": 1,'
+    ' "price_cents": 1900},'
+    ' {"slug": "three", "name_es": "3 sesiones", "name_en": "3 sessions", "credits": 3,'
+    ' "price_cents": 4900}]'
+)
 
 
 @pytest.fixture(autouse=True)
@@ -210,6 +218,37 @@ def replicate(settings: Any, live_server: Any, transactional_db: None) -> Iterat
     settings.REPLICATE_WEBHOOK_SECRET = None  # fetched from the API, as in production
     settings.SITE_URL = live_server.url
     settings.HEADSHOTS_PER_STYLE = 2
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def stripe_emulator(settings: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
+    """The Stripe emulator on a free port, the app pointed at it, its events to the live server.
+
+    Two packs are on sale (TEST_PACKS) and an order costs a credit: the official `stripe`
+    library → the emulator → signed events → `/webhooks/stripe/`, all over real HTTP.
+    """
+    from payments.packs import parse_packs
+    from stripe_emulator.server import StripeEmulator
+
+    emulator = StripeEmulator(
+        webhook_secret=f"whsec_{secrets.token_hex(16)}",
+        webhook_url=f"{live_server.url}/webhooks/stripe/",
+    )
+    emulator.start()
+    settings.STRIPE_API_BASE = emulator.url
+    settings.STRIPE_SECRET_KEY = emulator.api_key
+    settings.STRIPE_WEBHOOK_SECRET = emulator.webhook_secret
+    settings.CREDIT_PACKS = parse_packs(TEST_PACKS)
+    settings.PAYMENTS_ENABLED = True
+    settings.TRAINING_CREDIT_COST = 1
+    settings.SITE_URL = live_server.url
+    # The buy button's answer redirects to the emulator's page: the browser must allow it.
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": [*settings.SECURE_CSP["form-action"], emulator.url],
+    }
     yield emulator
     emulator.stop()
 

@@ -35,7 +35,7 @@ FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 PYTHONS = ("python", ".venv/bin/python")
 RUN = {"check", "replicate_check", "cleanup_temp_files", "sync_replicate", "run_worker"}
-PARSE_ONLY = {"createsuperuser", "compile_translations"}
+PARSE_ONLY = {"createsuperuser", "compile_translations", "stripe_emulator"}
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "docs-test-" + "k3y-Zq9!" * 8,

@@ -22,7 +22,17 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PACKAGES = ("headshots", "lib", "accounts", "training", "privacy", "replicate_emulator")
+PACKAGES = (
+    "headshots",
+    "lib",
+    "accounts",
+    "training",
+    "privacy",
+    "payments",
+    "replicate_emulator",
+    "stripe_emulator",
+)
+EMULATORS = ("replicate_emulator", "stripe_emulator")
 
 ENTRY, TASKS, STAGES, MODELS = 4, 3, 2, 1
 FLOOR_NAMES = {ENTRY: "entry points", TASKS: "tasks", STAGES: "stages", MODELS: "models/adapters"}
@@ -33,6 +43,8 @@ FLOORS: list[tuple[str, int]] = [
     ("headshots.*", ENTRY),
     ("replicate_emulator", ENTRY),
     ("replicate_emulator.*", ENTRY),
+    ("stripe_emulator", ENTRY),
+    ("stripe_emulator.*", ENTRY),
     ("*.management.commands.*", ENTRY),
     ("*.management", ENTRY),
     ("*.management.commands", ENTRY),
@@ -51,6 +63,8 @@ FLOORS: list[tuple[str, int]] = [
     ("accounts.welcome", ENTRY),
     ("privacy.views", ENTRY),
     ("privacy.account_views", ENTRY),
+    ("payments.views", ENTRY),
+    ("payments.webhooks", ENTRY),
     ("*.tasks", TASKS),
     ("training.models", MODELS),
     ("training.packages", MODELS),
@@ -65,6 +79,10 @@ FLOORS: list[tuple[str, int]] = [
     ("accounts.credits", MODELS),
     ("accounts.tokens", MODELS),
     ("accounts.forms", MODELS),
+    ("payments", MODELS),
+    ("payments.models", MODELS),
+    ("payments.packs", MODELS),
+    ("payments.stripe_api", MODELS),
     ("lib", MODELS),
     ("lib.*", MODELS),
     ("accounts", MODELS),
@@ -104,8 +122,21 @@ FLOORS: list[tuple[str, int]] = [
     ("training.showcase", STAGES),
     ("training.my_orders", STAGES),
     ("training.estimates", STAGES),
+    ("payments.checkout", STAGES),
+    ("payments.fulfilment", STAGES),
+    ("payments.refunds", STAGES),
+    ("payments.events", STAGES),
+    ("payments.notifications", STAGES),
+    ("payments.revenue", STAGES),
 ]
-ADAPTERS = ("lib", "lib.*", "training.replicate", "training.replicate.*", "training.outputs")
+ADAPTERS = (
+    "lib",
+    "lib.*",
+    "training.replicate",
+    "training.replicate.*",
+    "training.outputs",
+    "payments.stripe_api",
+)
 
 
 @dataclass(frozen=True)
@@ -184,11 +215,11 @@ def judge(module: str, floor: int, line: int, imported: str) -> list[Violation]:
     top = imported.split(".")[0]
     if top == "headshots" and module.split(".")[0] != "headshots":
         return [Violation(module, line, imported, "no app imports the project package")]
-    if top == "replicate_emulator" and module.split(".")[0] != "replicate_emulator":
+    if top in EMULATORS and module.split(".")[0] not in EMULATORS:
         return [Violation(module, line, imported, "production code never imports the emulator")]
     if (
         matches(module, ADAPTERS)
-        and imported.startswith("training.")
+        and imported.startswith(("training.", "payments."))
         and not matches(imported, ADAPTERS)
     ):
         return [Violation(module, line, imported, "an adapter imports no model or stage")]
@@ -218,6 +249,9 @@ def test_every_module_stands_on_a_floor() -> None:
         ("training/replicate/client.py", "from training.models import Order\n", "adapter"),
         ("lib/storage.py", "from training import lifecycle\n", "adapter"),
         ("training/orders.py", "import replicate_emulator.server\n", "emulator"),
+        ("payments/checkout.py", "import stripe_emulator.server\n", "emulator"),
+        ("payments/stripe_api.py", "from payments.models import Purchase\n", "adapter"),
+        ("payments/models.py", "from payments import events\n", "points up"),
         ("training/new_room.py", "\n", "no floor"),
     ],
 )

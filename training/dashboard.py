@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from payments.revenue import revenue_figures
 from privacy.retention import retention_figures
 from training.feedback import rating_figures
 from training.likeness_figures import likeness_figures
@@ -22,7 +23,8 @@ from training.metrics import WINDOWS, prometheus_text, temporary_storage_bytes, 
 @permission_required("training.view_order", raise_exception=True)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The figures of the last 7 and 30 days, the likeness check's, and the people's ratings.
+    """The figures of the last 7 and 30 days, the likeness check's, the people's ratings, and
+    revenue per day and per pack beside Replicate spend (the margin per order).
 
     Orders, their people and their ratings, so only for staff who may view orders.
     """
@@ -33,6 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "ratings": rating_figures(),
         "likeness": likeness_figures(),
         "retention": retention_figures(),
+        "revenue": revenue_figures(),
     }
     return render(request, "training/dashboard.html", context)
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.credits import credit_balance
 from accounts.models import User
 from lib.ratelimits import rate_limit
+from payments.packs import packs_offer
 from privacy.consent import consent_now
 from training import lifecycle, topups, trainings
 from training.forms import OrderForm, RatingForm
@@ -81,11 +82,13 @@ def order_new(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST" and wants_json(request):
         photos = [{"name": name, "message": message} for name, message in problems if name]
         return JsonResponse({"errors": form.errors.get_json_data(), "photos": photos}, status=422)
+    balance, cost = credit_balance(request.user), settings.TRAINING_CREDIT_COST
     context = {
         "form": form,
         "package": package,
-        "credit_cost": settings.TRAINING_CREDIT_COST,
-        "credit_balance": credit_balance(request.user),
+        "credit_cost": cost,
+        "credit_balance": balance,
+        "packs_offer": packs_offer(balance=balance, cost=cost),
         "settings_limits": {
             "photos_min": settings.PHOTOS_MIN,
             "photos_max": settings.PHOTOS_MAX,

@@ -81,13 +81,15 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
     """`make run` on a free port, its own database and media; whatever it leaves is killed after."""
     (tmp_path / "uploads").mkdir()
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MAKE", "MFLAGS"))}
+    ours = ("REPLICATE_", "STRIPE_", "CREDIT_PACKS", "TRAINING_CREDIT_COST", "SITE_URL")
     environment = {
-        **{k: v for k, v in keep.items() if not k.startswith(("REPLICATE_", "SITE_URL"))},
+        **{k: v for k, v in keep.items() if not k.startswith(ours)},
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "MEDIA_ROOT": str(tmp_path / "media"),
         "FILE_UPLOAD_TEMP_DIR": str(tmp_path / "uploads"),
         "TASKS_BACKEND": "database",
         "REPLICATE_EMULATOR_PORT": str(free_port()),
+        "STRIPE_EMULATOR_PORT": str(free_port()),
         "CACHE_URL": "",
         "REDIS_URL": "",
     }

@@ -1,5 +1,6 @@
 """Start everything the app needs on one machine, together: the web server, the task worker,
-and (without a REPLICATE_API_TOKEN) the Replicate emulator.
+(without a REPLICATE_API_TOKEN) the Replicate emulator, and (without a STRIPE_SECRET_KEY) the
+Stripe emulator with a demo shop: two credit packs, and an order costing one credit.
 
 `make run` calls this so that a newcomer has one command and one Ctrl-C. Each part is a child
 process; when any of them stops, or on Ctrl-C, the others are stopped too, so nothing is left
@@ -50,8 +51,15 @@ class Command(BaseCommand):
                 "--port",
                 port,
             ]
+        if settings.STRIPE_USES_EMULATOR:
+            port = str(settings.STRIPE_EMULATOR_PORT)
+            commands["stripe"] = [sys.executable, "manage.py", "stripe_emulator", "--port", port]
         # Webhooks must reach this server, whatever port it was given.
-        environment = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or f"http://{address}"}
+        environment = {
+            **os.environ,
+            "SITE_URL": os.environ.get("SITE_URL") or f"http://{address}",
+            **demo_shop_defaults(),
+        }
         self.print_banner(address)
         stopping: list[int] = []
         for signum in STOP_SIGNALS:
@@ -75,12 +83,34 @@ class Command(BaseCommand):
             + "Sign in: open the URL, choose 'Entrar', type any e-mail address; the e-mail with\n"
             "your sign-in code is printed below in this console. Ctrl-C stops everything.\n"
             + (
+                "No STRIPE_SECRET_KEY: credit packs are sold through the built-in Stripe emulator\n"
+                f"at {settings.STRIPE_API_BASE} ('Pagar' and 'Cancelar' buttons; no money moves).\n"
+                if settings.STRIPE_USES_EMULATOR
+                else f"Stripe: {settings.STRIPE_API_BASE} (real payments with a live key).\n"
+            )
+            + (
                 "No REPLICATE_API_TOKEN: trainings and headshots come from the built-in Replicate\n"
                 f"emulator at {settings.REPLICATE_BASE_URL} (emulated images, no cost).\n"
                 if settings.REPLICATE_USES_EMULATOR
                 else f"Replicate: {settings.REPLICATE_BASE_URL} (real trainings, real cost).\n"
             )
         )
+
+
+def demo_shop_defaults() -> dict[str, str]:
+    """With the Stripe emulator, a shop to try: an order costs a credit and two packs are on
+    sale, unless the environment says otherwise (TRAINING_CREDIT_COST=0 keeps orders free)."""
+    if not settings.STRIPE_USES_EMULATOR:
+        return {}
+    defaults = {"TRAINING_CREDIT_COST": "1", "CREDIT_PACKS": DEMO_PACKS}
+    return {name: value for name, value in defaults.items() if name not in os.environ}
+
+
+DEMO_PACKS = (
+    '[{"slug": "one", "name_es": "1 sesión", "name_en": "1 session", "credits": 1, '
+    '"price_cents": 1900}, {"slug": "three", "name_es": "3 sesiones", "name_en": "3 sessions", '
+    '"credits": 3, "price_cents": 4900}]'
+)
 
 
 def stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
