@@ -365,7 +365,7 @@ elif _email_url:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {"default": {"BACKEND": "lib.console_mail.EmailBackend"}}  # decoded, readable
 
 # --- Sign-in (django-allauth: e-mailed code, optional password, optional Google) ----------
 AUTH_USER_MODEL = "accounts.User"
@@ -376,6 +376,9 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_request_login_code"
 LOGIN_REDIRECT_URL = "training:studio"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# "Entrar" with an unknown address signs the person up and mails the same code
+# (accounts/sign_in.py).
+ACCOUNT_FORMS = {"request_login_code": "accounts.sign_in.SignInForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*"]

@@ -49,6 +49,7 @@ FLOORS: list[tuple[str, int]] = [
     ("accounts.admin_login", ENTRY),
     ("accounts.adapters", ENTRY),
     ("accounts.welcome", ENTRY),
+    ("accounts.sign_in", ENTRY),
     ("*.tasks", TASKS),
     ("training.models", MODELS),
     ("training.packages", MODELS),

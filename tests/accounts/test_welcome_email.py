@@ -96,6 +96,17 @@ def test_it_welcomes_an_unverified_account_when_a_sign_in_code_verifies_it() -> 
     assert EmailAddress.objects.get(email="erin@example.com").verified
 
 
+def test_it_welcomes_a_newcomer_from_the_sign_in_form_only_once_the_code_is_entered() -> None:
+    browser = Client()
+    browser.post(reverse("account_request_login_code"), {"email": "nina@example.com"})
+    assert WELCOME not in subjects()  # asking for a code proves nothing
+
+    browser.post(reverse("account_confirm_login_code"), {"code": code_from_last_mail()})
+
+    assert subjects().count(WELCOME) == 1
+    assert mail.outbox[-1].to == ["nina@example.com"]
+
+
 def test_it_welcomes_a_google_sign_up_whose_address_google_verified() -> None:
     gina = make_user("gina@example.com")  # what a Google sign-up leaves behind
 

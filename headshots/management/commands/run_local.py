@@ -72,8 +72,9 @@ class Command(BaseCommand):
         """Tell the newcomer where the site is and how to sign in without a mail server."""
         self.stdout.write(
             self.style.SUCCESS(f"\nHeadshots is starting at http://{address}/\n")
-            + "Sign in: open the URL, choose 'Entrar', type any e-mail address; the e-mail with\n"
-            "your sign-in code is printed below in this console. Ctrl-C stops everything.\n"
+            + "Sign in: open the URL, choose 'Entrar', type any e-mail address (a new one\n"
+            "makes its account). The e-mail with your sign-in code is printed below in this\n"
+            "console: type the code on the page. Ctrl-C stops everything.\n"
             + (
                 "No REPLICATE_API_TOKEN: trainings and headshots come from the built-in Replicate\n"
                 f"emulator at {settings.REPLICATE_BASE_URL} (emulated images, no cost).\n"
