@@ -141,6 +141,9 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "lib.ratelimits.rate_limited"
 RATE_LIMIT_ORDERS = read_str("RATE_LIMIT_ORDERS", "5/h")
 RATE_LIMIT_ORDERS_PER_IP = read_str("RATE_LIMIT_ORDERS_PER_IP", "20/h")
+# Every submission of the order form, refused ones too: an abuse limit, far above the orders'.
+RATE_LIMIT_ORDER_ATTEMPTS = read_str("RATE_LIMIT_ORDER_ATTEMPTS", "30/h")
+RATE_LIMIT_ORDER_ATTEMPTS_PER_IP = read_str("RATE_LIMIT_ORDER_ATTEMPTS_PER_IP", "100/h")
 RATE_LIMIT_DOWNLOADS = read_str("RATE_LIMIT_DOWNLOADS", "60/h")
 RATE_LIMIT_CHANGES = read_str("RATE_LIMIT_CHANGES", "30/h")
 RATE_LIMIT_UPLOADS = read_str("RATE_LIMIT_UPLOADS", "20/h")

@@ -72,6 +72,7 @@ FLOORS: list[tuple[str, int]] = [
     ("training.photos.one_person", STAGES),
     ("training.photos.*", STAGES),
     ("training.orders", STAGES),
+    ("training.held_photos", STAGES),
     ("training.lifecycle", STAGES),
     ("training.trainings", STAGES),
     ("training.generation", STAGES),
