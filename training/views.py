@@ -184,8 +184,16 @@ def order_detail(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
-    """The live part of the order page, polled by htmx until the order is final."""
+    """The live part of the order page, polled by htmx until the order is final.
+
+    When the order has moved on from the status the page shows (`shown`), htmx reloads the whole
+    page: its actions and messages belong to the old status too (a cancel button, "we received
+    your photos") and must not stay beside a ready order."""
     order = get_order_for_user(request, order_uuid)
+    if request.GET.get("shown", order.status) != order.status:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     return render(request, "training/_order_status.html", order_context(order))
 
 
@@ -265,9 +273,7 @@ def order_cancel(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     order = get_order_for_user(request, order_uuid)
     followups = lifecycle.order_cancel(order)
     enqueue_followups(followups)
-    if followups:
-        messages.success(request, _("Your order was canceled. Nothing was charged."))
-    else:
+    if not followups:  # when it was canceled, the status area says so: one message, not two
         messages.error(request, _("This order has already finished: there is nothing to cancel."))
     return redirect(order)
 
