@@ -170,7 +170,7 @@ def test_it_signs_up_a_new_person_with_a_code_and_no_password(
     assert client.get(reverse("home")).context["user"] == dora
     subjects = [message.subject for message in mail.outbox]
     assert sorted(subjects) == [
-        "Headshots · Por favor, confirme su dirección de correo electrónico",
+        "Headshots · Confirma tu correo electrónico",
         "Te damos la bienvenida a Headshots",
     ]
 
@@ -192,3 +192,18 @@ def test_it_does_not_sign_out_on_a_get(client: Client, alice: User) -> None:
     client.get(reverse("account_logout"))
 
     assert client.get(reverse("home")).context["user"] == alice
+
+
+@pytest.mark.django_db
+def test_it_speaks_to_the_person_as_tu_in_the_code_page_and_email(
+    client: Client, alice: User
+) -> None:
+    request_code(client, "alice@example.com")
+
+    page = client.get(reverse("account_confirm_login_code")).content.decode()
+    message = mail.outbox[0]
+    assert message.subject == "Headshots · Tu código para entrar"
+    assert "Escríbelo en la página que tienes abierta" in str(message.body)
+    assert "Te hemos enviado un código" in page
+    assert "introdúzcalo" not in page.lower()
+    assert 'form="logout-from-stage" class="small"' in page  # "Cancelar" looks secondary

@@ -19,7 +19,7 @@ from tests.accounts.test_sign_in import code_from_last_mail
 from tests.conftest import make_user
 
 WELCOME = "Te damos la bienvenida a Headshots"
-CONFIRM = "Headshots · Por favor, confirme su dirección de correo electrónico"
+CONFIRM = "Headshots · Confirma tu correo electrónico"
 pytestmark = pytest.mark.django_db(transaction=True)  # real commits: the welcome is on_commit
 
 

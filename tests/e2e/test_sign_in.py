@@ -16,8 +16,8 @@ from tests.accounts.test_sign_in import code_from_last_mail
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=390, height=844)
 WORDS = {
-    "es-ES": {"sign_in": "Entrar", "send": "Envíame un código", "confirm": "Confirmar"},
-    "en-US": {"sign_in": "Sign in", "send": "Send me a code", "confirm": "Confirm"},
+    "es-ES": {"sign_in": "Entrar", "send": "Envíame un código", "confirm": "Entrar"},
+    "en-US": {"sign_in": "Sign in", "send": "Send me a code", "confirm": "Sign in"},
 }
 
 
