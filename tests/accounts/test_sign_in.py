@@ -207,3 +207,15 @@ def test_it_speaks_to_the_person_as_tu_in_the_code_page_and_email(
     assert "Te hemos enviado un código" in page
     assert "introdúzcalo" not in page.lower()
     assert 'form="logout-from-stage" class="small"' in page  # "Cancelar" looks secondary
+
+
+@pytest.mark.django_db
+def test_it_speaks_as_tu_on_the_sign_up_pages(client: Client) -> None:
+    form = client.get(reverse("account_signup")).content.decode()
+    response = client.post(reverse("account_signup"), {"email": "dora@example.com"}, follow=True)
+
+    code_page = response.content.decode()
+    assert "Crea tu cuenta" in form
+    assert "Te hemos enviado un código a <strong>dora@example.com</strong>" in code_page
+    assert "introduzca" not in code_page.lower()
+    assert 'form="logout-from-stage" class="small"' in code_page
