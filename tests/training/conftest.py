@@ -208,15 +208,9 @@ def face_uploads(upload: Callable[..., UploadedFile]) -> Callable[[int], list[Up
     return make
 
 
-def leftovers(directory: Path, *, held: bool = True) -> list[Path]:
-    """Whatever the pipeline left in its temporary folder (nothing, when it is right); with
-    `held=False`, not counting the photos a refused order form keeps for "continue without"."""
-    found = sorted(directory.rglob("*")) if directory.exists() else []
-    return [
-        path
-        for path in found
-        if held or not path.relative_to(directory).parts[0].startswith("held-")
-    ]
+def leftovers(directory: Path) -> list[Path]:
+    """Whatever the pipeline left in its temporary folder (nothing, when it is right)."""
+    return sorted(directory.rglob("*")) if directory.exists() else []
 
 
 def messages(problems: list[Any]) -> list[str]:

@@ -159,7 +159,7 @@ def post_with_a_stranger(client: Client, *, language: str) -> Any:
 @pytest.mark.django_db
 def test_the_form_names_the_photo_of_someone_else_and_charges_nothing(
     client: Client, alice: User, photo_temp_dir: Path, settings: Any
-) -> None:  # the other photos are held for "continue without" (test_order_form_errors.py)
+) -> None:
     settings.TRAINING_CREDIT_COST = 1
     credits_grant(user=alice, amount=1, reason="test")
     client.force_login(alice)
@@ -170,7 +170,7 @@ def test_the_form_names_the_photo_of_someone_else_and_charges_nothing(
     assert response.context["form"].errors["photos"] == [SOMEONE_ELSE]
     assert not Order.objects.exists()
     assert credit_balance(alice) == 1
-    assert leftovers(photo_temp_dir, held=False) == []
+    assert leftovers(photo_temp_dir) == []
 
 
 @pytest.mark.django_db

@@ -132,7 +132,7 @@ def test_it_names_each_refused_photo_and_writes_nothing(
     assert not Order.objects.exists()
     assert not CreditMovement.objects.exists()
     assert stored_names(default_storage) == []
-    assert leftovers(photo_temp_dir, held=False) == []  # the 4 good ones are held, nothing else
+    assert leftovers(photo_temp_dir) == []
 
 
 @pytest.mark.django_db

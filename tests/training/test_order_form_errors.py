@@ -4,12 +4,15 @@ messages that name what to do."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +20,7 @@ from django.urls import reverse
 from accounts.models import User
 from tests.conftest import REDIS_URL
 from tests.training.conftest import face_jpeg, leftovers
+from training.cleanup import cleanup_temp_files, stored_names
 from training.models import Order, Status
 
 ORDER_URL = f"{reverse('training:order_new')}?package=professional"
@@ -40,6 +44,10 @@ def post(client: Client, files: list[SimpleUploadedFile], **fields: str) -> Any:
     if files:
         data["photos"] = files
     return client.post(ORDER_URL, data, headers=JSON)
+
+
+def held_names(user: User) -> list[str]:
+    return list(stored_names(default_storage, f"held-photos/{user.pk}"))
 
 
 @pytest.fixture
@@ -76,6 +84,7 @@ def test_it_goes_on_without_the_refused_photos_in_one_click(
     assert made.json()["url"] == order.get_absolute_url()
     assert order.image_count == 4
     assert leftovers(photo_temp_dir) == []  # the held photos went with their use
+    assert held_names(alice) == []
 
 
 @pytest.mark.django_db
@@ -92,19 +101,51 @@ def test_it_offers_to_go_on_in_the_page_without_javascript(signed_in: Client) ->
 
 
 @pytest.mark.django_db
+def test_it_forgets_held_photos_after_an_hour_and_the_cleanup_removes_them(
+    signed_in: Client, alice: User
+) -> None:
+    token = post(signed_in, photos(good=4, bad=1)).json()["held"]["token"]
+    two_hours_ago = time.time() - 2 * 3600
+    for name in held_names(alice):
+        os.utime(default_storage.path(name), (two_hours_ago, two_hours_ago))
+
+    late = post(signed_in, [], held=token)
+
+    assert late.status_code == 422
+    assert not Order.objects.exists()
+    assert held_names(alice) == []  # refused at use, and gone
+
+
+@pytest.mark.django_db
+def test_the_cleanup_removes_held_photos_nobody_used(
+    signed_in: Client, alice: User, settings: Any
+) -> None:
+    post(signed_in, photos(good=4, bad=1))
+    settings.TEMP_RETENTION_HOURS = 1
+    long_ago = time.time() - 2 * 3600
+    for name in held_names(alice):
+        os.utime(default_storage.path(name), (long_ago, long_ago))
+
+    cleanup_temp_files(storage=default_storage)
+
+    assert held_names(alice) == []
+
+
+@pytest.mark.django_db
 def test_it_holds_nothing_when_too_few_photos_would_remain(
-    signed_in: Client, photo_temp_dir: Path
+    signed_in: Client, alice: User, photo_temp_dir: Path
 ) -> None:
     response = post(signed_in, photos(good=3, bad=1))
 
     assert response.status_code == 422
     assert response.json()["held"] is None
     assert leftovers(photo_temp_dir) == []
+    assert held_names(alice) == []
 
 
 @pytest.mark.django_db
 def test_it_never_lets_someone_else_use_the_held_photos(
-    signed_in: Client, bob: User, photo_temp_dir: Path
+    signed_in: Client, alice: User, bob: User
 ) -> None:
     token = post(signed_in, photos(good=4, bad=1)).json()["held"]["token"]
     stranger = Client()
@@ -115,7 +156,7 @@ def test_it_never_lets_someone_else_use_the_held_photos(
     assert response.status_code == 422
     assert "Ya no guardamos esas fotos" in response.json()["errors"]["__all__"][0]["message"]
     assert not Order.objects.exists()
-    assert len(leftovers(photo_temp_dir)) > 0  # alice's set is still hers to use
+    assert len(held_names(alice)) == 5  # alice's set is still hers to use (4 photos, the list)
 
 
 @pytest.mark.django_db
@@ -199,3 +240,18 @@ def test_it_names_the_field_a_missing_choice_belongs_to(signed_in: Client) -> No
     assert errors["subject_type"][0]["message"] == (
         "Di quién sale en las fotos: elige «Hombre» o «Mujer»."
     )
+
+
+@pytest.mark.django_db
+def test_it_holds_the_photos_in_the_shared_s3_storage_for_any_web_process(
+    signed_in: Client, alice: User, s3_storage: str, photo_temp_dir: Path
+) -> None:
+    held = post(signed_in, photos(good=4, bad=1)).json()["held"]
+    assert len(held_names(alice)) == 5  # in the bucket, not on this machine's disk
+
+    made = post(signed_in, [], held=held["token"])
+
+    assert made.status_code == 201, made.content
+    assert Order.objects.get(user=alice).image_count == 4
+    assert held_names(alice) == []
+    assert leftovers(photo_temp_dir) == []
