@@ -255,3 +255,15 @@ def test_it_holds_the_photos_in_the_shared_s3_storage_for_any_web_process(
     assert Order.objects.get(user=alice).image_count == 4
     assert held_names(alice) == []
     assert leftovers(photo_temp_dir) == []
+
+
+@pytest.mark.django_db
+def test_it_leaves_the_cooldown_out_of_the_limits_when_there_is_none(
+    signed_in: Client, settings: Any
+) -> None:
+    settings.TRAINING_COOLDOWN_MINUTES = 0
+
+    page = signed_in.get(ORDER_URL).content.decode()
+
+    assert "Hasta 2 pedidos en curso a la vez; usas 0 de tus 500 MB de espacio." in page
+    assert "minutos entre uno y otro" not in page
