@@ -1,4 +1,5 @@
-"""Refuse an oversized request from its Content-Length, before a byte of its body is read.
+"""Refuse an oversized request from its Content-Length, before a byte of its body is read; and
+show the site's own 404 page in DEBUG too (SiteNotFoundPageMiddleware, below).
 
 It must sit before CsrfViewMiddleware, which reads POST bodies to find the token, and after
 LocaleMiddleware, so the refusal is in the person's language.
@@ -62,3 +63,22 @@ def too_large_response(request: HttpRequest) -> HttpResponse:
     # the server's job. A Content-Length lets the client read this answer without waiting for it.
     response["Content-Length"] = str(len(response.content))
     return response
+
+
+class SiteNotFoundPageMiddleware:
+    """With DEBUG on (`make run`), a missing page shows the site's own 404, not Django's.
+
+    Django's technical 404 lists every URL pattern: useless to the person trying the product
+    locally, and it hides what the real site shows. Only HTML answers are replaced; a JSON 404
+    of the API stays as it is.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        html = response.get("Content-Type", "").startswith("text/html")
+        if settings.DEBUG and response.status_code == 404 and html:
+            return render(request, "404.html", status=404)
+        return response

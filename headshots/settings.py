@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "headshots.middleware.RequestTooLargeMiddleware",
+    "headshots.middleware.SiteNotFoundPageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -144,6 +145,9 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "lib.ratelimits.rate_limited"
 RATE_LIMIT_ORDERS = read_str("RATE_LIMIT_ORDERS", "5/h")
 RATE_LIMIT_ORDERS_PER_IP = read_str("RATE_LIMIT_ORDERS_PER_IP", "20/h")
+# Every submission of the order form, refused ones too: an abuse limit, far above the orders'.
+RATE_LIMIT_ORDER_ATTEMPTS = read_str("RATE_LIMIT_ORDER_ATTEMPTS", "30/h")
+RATE_LIMIT_ORDER_ATTEMPTS_PER_IP = read_str("RATE_LIMIT_ORDER_ATTEMPTS_PER_IP", "100/h")
 RATE_LIMIT_DOWNLOADS = read_str("RATE_LIMIT_DOWNLOADS", "60/h")
 RATE_LIMIT_CHANGES = read_str("RATE_LIMIT_CHANGES", "30/h")
 RATE_LIMIT_UPLOADS = read_str("RATE_LIMIT_UPLOADS", "20/h")
@@ -412,7 +416,7 @@ elif _email_url:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {"default": {"BACKEND": "lib.console_mail.EmailBackend"}}  # decoded, readable
 
 # --- Privacy (privacy/: the privacy page, retention, export, erasure) -----------------------
 # Who runs the site, for the privacy page and the e-mails: the operator must fill these in.
@@ -452,6 +456,9 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_request_login_code"
 LOGIN_REDIRECT_URL = "training:studio"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# "Entrar" with an unknown address signs the person up and mails the same code
+# (accounts/sign_in.py).
+ACCOUNT_FORMS = {"request_login_code": "accounts.sign_in.SignInForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*"]

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 
 from lib.client_ip import client_ip
@@ -30,33 +30,60 @@ RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def rate_limit(
-    *, per_user: str, per_ip: str | None = None, method: str = "POST"
+    *, per_user: str, per_ip: str | None = None, method: str = "POST", spend: bool = True
 ) -> Callable[[View], View]:
-    """Limit a view by the settings named `per_user` (the person) and `per_ip` (the address)."""
+    """Limit a view by the settings named `per_user` (the person) and `per_ip` (the address).
+
+    With `spend=False` a request is refused once the budget is spent, but only spends it when
+    the view calls `rate_limit_spend`: the order form spends its budget on orders made, not on
+    submissions it refused (those answer to a higher abuse limit of their own).
+    """
 
     def decorator(view: View) -> View:
-        group = f"ratelimit:{per_user}"  # views naming the same limit share one budget
-
         @wraps(view)
         def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            for key, setting in (("user_or_ip", per_user), ("ip", per_ip)):
-                rate = getattr(settings, setting) if setting else None
-                if rate and is_ratelimited(
-                    request,
-                    group=f"{group}:{key}",
-                    key=key,
-                    rate=rate,
-                    method=method,
-                    increment=True,
-                ):
-                    request.rate_limit_period = rate.split("/", 1)[1]  # type: ignore[attr-defined]
-                    logger.warning("rate limit %s hit by %s", setting, client_ip(request))
-                    raise Ratelimited
+            if request.method == method and budget_spent(
+                request, per_user=per_user, per_ip=per_ip, method=method, spend=spend
+            ):
+                raise Ratelimited
             return view(request, *args, **kwargs)
 
         return limited
 
     return decorator
+
+
+def _budgets(per_user: str, per_ip: str | None) -> list[tuple[str, str, str]]:
+    """(group, key, rate) of each limit that is set; views naming the same limit share one."""
+    budgets = []
+    for key, setting in (("user_or_ip", per_user), ("ip", per_ip)):
+        rate = getattr(settings, setting) if setting else None
+        if rate:
+            budgets.append((f"ratelimit:{per_user}:{key}", key, rate))
+    return budgets
+
+
+def budget_spent(
+    request: HttpRequest, *, per_user: str, per_ip: str | None, method: str, spend: bool
+) -> bool:
+    """Whether a limit refuses this request; it spends one unit of each budget when `spend`."""
+    for group, key, rate in _budgets(per_user, per_ip):
+        usage = get_usage(request, group=group, key=key, rate=rate, method=method, increment=spend)
+        if usage is None:
+            continue
+        if usage["should_limit"] if spend else usage["count"] >= usage["limit"]:
+            request.rate_limit_period = rate.split("/", 1)[1]  # type: ignore[attr-defined]
+            logger.warning("rate limit %s (%s) hit by %s", per_user, key, client_ip(request))
+            return True
+    return False
+
+
+def rate_limit_spend(
+    request: HttpRequest, *, per_user: str, per_ip: str | None = None, method: str = "POST"
+) -> None:
+    """Spend one unit of a `spend=False` limit, once the view knows the request counts."""
+    for group, key, rate in _budgets(per_user, per_ip):
+        get_usage(request, group=group, key=key, rate=rate, method=method, increment=True)
 
 
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:

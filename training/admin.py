@@ -42,6 +42,7 @@ from training.models import (
     TrainingEvent,
     WebhookDelivery,
 )
+from training.packages import package_title
 from training.tasks import enqueue_followups
 
 REPLICATE_WEB = "https://replicate.com"
@@ -141,7 +142,7 @@ class OrderAdmin(admin.ModelAdmin):
     """Orders with filters and search, their history inline, and the staff actions."""
 
     list_display = (
-        "name", "user", "package", "status", "failure_stage", "image_count", "cost",
+        "name", "user", "package_name", "status", "failure_stage", "image_count", "cost",
         "created_at", "deleted_at",
     )  # fmt: skip
     list_filter = ("status", "failure_stage", "package", "created_at")
@@ -151,6 +152,12 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = (
         RatingInline, TrainingEventInline, PredictionInline, HeadshotInline, StaffViewInline,
     )  # fmt: skip
+
+    @admin.display(description=_("package"), ordering="package")
+    def package_name(self, order: Order) -> str:
+        """The package's name in the staff member's language, not its slug."""
+        return str(package_title(order.package))
+
     actions = ("retry_orders", "cancel_orders", "refund_orders", "delete_orders_with_files")
     fieldsets = (
         (None, {"fields": (

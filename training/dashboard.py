@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,6 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     Orders, their people and their ratings, so only for staff who may view orders.
     """
     context = {
+        **admin.site.each_context(request),  # the site's header, not "Django administration"
         "windows": [window_figures(days) for days in WINDOWS],
         "temporary_bytes": temporary_storage_bytes(),
         "price_per_second": settings.REPLICATE_PRICE_PER_SECOND,

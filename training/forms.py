@@ -47,12 +47,16 @@ class OrderForm(forms.Form):
         strip=True,
         validators=[validate_model_name],
         help_text=_("For you only, e.g. “LinkedIn 2026”. Up to 50 characters."),
+        error_messages={"required": _("Give your model a name, e.g. “LinkedIn 2026”.")},
     )
     subject_type = forms.ChoiceField(
         label=_("The person in the photos is"),
         choices=SubjectType.choices,
         widget=forms.RadioSelect,
-        error_messages={"invalid_choice": _("Choose “Man” or “Woman”.")},
+        error_messages={
+            "required": _("Say who is in the photos: choose “Man” or “Woman”."),
+            "invalid_choice": _("Choose “Man” or “Woman”."),
+        },
     )
     photos = MultiplePhotoField(
         label=_("Your photos"),
@@ -64,6 +68,10 @@ class OrderForm(forms.Form):
 
     def clean_name(self) -> str:
         return " ".join(self.cleaned_data["name"].split())  # no double spaces
+
+    def order_arguments(self) -> dict[str, Any]:
+        """The cleaned fields `order_create` takes."""
+        return {key: self.cleaned_data[key] for key in ("name", "subject_type", "photos")}
 
     def add_refusal(self, problems: list[tuple[str | None, str]]) -> None:
         """Show the server's refusals: each photo's on the photos field, the rest on the form."""

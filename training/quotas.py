@@ -137,3 +137,13 @@ def check_storage(user: User, new_bytes: int) -> None:
             % {"quota": settings.STORAGE_QUOTA_MB, "used": math.ceil(used / MB)},
             quota="storage",
         )
+
+
+def quota_notice(user: User) -> str | None:
+    """What stops this person ordering right now (cooldown, orders in progress, storage), said
+    on the form before they choose and upload photos; None when nothing does."""
+    try:
+        check_quotas(user=user)
+    except QuotaExceeded as refusal:
+        return str(refusal)
+    return None

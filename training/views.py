@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.http import (
     HttpRequest,
     HttpResponse,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.datastructures import MultiValueDict
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.credits import credit_balance
 from accounts.models import User
-from lib.ratelimits import rate_limit
+from lib.ratelimits import rate_limit, rate_limit_spend
 from payments.packs import packs_offer
 from privacy.consent import consent_now
 from training import lifecycle, topups, trainings
 from training.forms import OrderForm, RatingForm
+from training.held_photos import HeldPhotosGone, HeldSet, held_photos, photos_hold
 from training.links import file_link
 from training.models import Headshot, Order, Status
 from training.my_orders import order_rows
 from training.orders import CreatedOrder, OrderRefused, order_create
 from training.orders import order_delete as order_delete_workflow
-from training.packages import available_packages, orderable_package, package_title
+from training.packages import Package, available_packages, orderable_package, package_title
+from training.quotas import MB, quota_notice, storage_used
 from training.styles import catalogue_position, style_title
 from training.tasks import enqueue_followups
+
+ORDERS_LIMIT, ORDERS_LIMIT_PER_IP = "RATE_LIMIT_ORDERS", "RATE_LIMIT_ORDERS_PER_IP"
 
 
 class SignedInRequest(HttpRequest):
@@ -55,48 +62,87 @@ def studio(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@rate_limit(per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP")
+@rate_limit(per_user="RATE_LIMIT_ORDER_ATTEMPTS", per_ip="RATE_LIMIT_ORDER_ATTEMPTS_PER_IP")
+@rate_limit(per_user=ORDERS_LIMIT, per_ip=ORDERS_LIMIT_PER_IP, spend=False)  # spent on orders made
 def order_new(request: SignedInRequest) -> HttpResponse:
-    """The order form; on success, the new order's page."""
+    """The order form; on success, the new order's page. "Continue without the refused photos"
+    posts the form again with the token of the photos the server kept (`held`), no files."""
     package = orderable_package(request.GET.get("package"))
     if package is None:
         messages.error(request, _("That package cannot be ordered. Choose one of these."))
         return redirect("training:studio")
-    form = OrderForm(request.POST or None, request.FILES or None)
-    problems: list[tuple[str | None, str]] = []
-    if request.method == "POST" and form.is_valid():
+    token = request.POST.get("held", "")
+    if not token:
+        return order_form_answer(request, package, request.FILES or None)
+    try:
+        with held_photos(user_id=request.user.pk, token=token) as photos:
+            return order_form_answer(request, package, MultiValueDict({"photos": photos}))
+    except HeldPhotosGone:
+        gone = _("We no longer keep those photos. Choose them again, please.")
+        return order_form_answer(request, package, None, problem=gone)
+
+
+def order_form_answer(
+    request: SignedInRequest,
+    package: Package,
+    files: MultiValueDict[str, UploadedFile] | None,
+    problem: str | None = None,
+) -> HttpResponse:
+    """Check the form, make the order or say why not (as a page, or as JSON for the script)."""
+    form = OrderForm(request.POST or None, files)
+    problems: list[tuple[str | None, str]] = [(None, problem)] if problem else []
+    held = None
+    if request.method == "POST" and form.is_valid() and not problem:
         try:
             created = order_create(
                 user=request.user,
                 package=package,
-                name=form.cleaned_data["name"],
-                subject_type=form.cleaned_data["subject_type"],
-                photos=form.cleaned_data["photos"],
                 consent=consent_now(),
+                **form.order_arguments(),
             )
         except OrderRefused as refusal:
             problems = [(name, str(message)) for name, message in refusal.problems]
-            form.add_refusal(problems)
+            held = photos_hold(
+                user_id=request.user.pk, uploads=form.cleaned_data["photos"], problems=problems
+            )
         else:
+            rate_limit_spend(
+                request, per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP"
+            )
             return order_created_response(request, created)
+    form.add_refusal(problems)
     if request.method == "POST" and wants_json(request):
         photos = [{"name": name, "message": message} for name, message in problems if name]
-        return JsonResponse({"errors": form.errors.get_json_data(), "photos": photos}, status=422)
-    balance, cost = credit_balance(request.user), settings.TRAINING_CREDIT_COST
-    context = {
-        "form": form,
-        "package": package,
+        body = {"errors": form.errors.get_json_data(), "photos": photos, "held": held_json(held)}
+        return JsonResponse(body, status=422)
+    context = {"form": form, "package": package, "held": held, **order_form_facts(request.user)}
+    return render(request, "training/order_new.html", context, status=422 if form.errors else 200)
+
+
+def held_json(held: HeldSet | None) -> dict[str, object] | None:
+    return {"token": held.token, "count": held.count} if held else None
+
+
+def order_form_facts(user: User) -> dict[str, object]:
+    """What the form says before any upload: the price, the packs when credits are short, the
+    limits, and what stops an order now."""
+    balance, cost = credit_balance(user), settings.TRAINING_CREDIT_COST
+    return {
         "credit_cost": cost,
         "credit_balance": balance,
         "packs_offer": packs_offer(balance=balance, cost=cost),
+        "quota_notice": quota_notice(user),
         "settings_limits": {
             "photos_min": settings.PHOTOS_MIN,
             "photos_max": settings.PHOTOS_MAX,
             "photo_max_mb": settings.PHOTO_MAX_MB,
             "total_max_mb": settings.PHOTOS_TOTAL_MAX_MB,
+            "cooldown_minutes": settings.TRAINING_COOLDOWN_MINUTES,
+            "active_max": settings.MAX_ACTIVE_ORDERS_PER_USER,
+            "storage_mb": settings.STORAGE_QUOTA_MB,
+            "storage_used_mb": math.ceil(storage_used(user) / MB),
         },
     }
-    return render(request, "training/order_new.html", context, status=422 if form.errors else 200)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -134,8 +180,16 @@ def order_detail(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def order_status(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
-    """The live part of the order page, polled by htmx until the order is final."""
+    """The live part of the order page, polled by htmx until the order is final.
+
+    When the order has moved on from the status the page shows (`shown`), htmx reloads the whole
+    page: its actions and messages belong to the old status too (a cancel button, "we received
+    your photos") and must not stay beside a ready order."""
     order = get_order_for_user(request, order_uuid)
+    if request.GET.get("shown", order.status) != order.status:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     return render(request, "training/_order_status.html", order_context(order))
 
 
@@ -215,9 +269,7 @@ def order_cancel(request: SignedInRequest, order_uuid: UUID) -> HttpResponse:
     order = get_order_for_user(request, order_uuid)
     followups = lifecycle.order_cancel(order)
     enqueue_followups(followups)
-    if followups:
-        messages.success(request, _("Your order was canceled. Nothing was charged."))
-    else:
+    if not followups:  # when it was canceled, the status area says so: one message, not two
         messages.error(request, _("This order has already finished: there is nothing to cancel."))
     return redirect(order)
 

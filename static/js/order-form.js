@@ -10,6 +10,8 @@
   var countLine = document.getElementById("photo-count");
   var photoErrors = document.getElementById("photo-errors");
   var formErrors = document.getElementById("form-errors");
+  var submitErrors = document.getElementById("submit-errors");
+  var blocked = form.hasAttribute("data-blocked");  // a quota the server named before any upload
   var progress = document.getElementById("upload-progress");
   var progressBar = document.getElementById("upload-progress-bar");
   var progressText = document.getElementById("upload-progress-text");
@@ -35,7 +37,9 @@
       tooHeavy: "Las fotos suman más de " + (limits.total / MB) + " MB.",
       sending: function (p) { return "Enviando tus fotos… " + p + " %"; },
       checking: "Revisando y preparando tus fotos…",
-      failed: "No se pudo enviar. Revisa tu conexión y vuelve a intentarlo."
+      failed: "No se pudo enviar. Revisa tu conexión y vuelve a intentarlo.",
+      refused: function (n) { return n === 1 ? "Hemos rechazado 1 foto: el motivo está junto a ella. Quítala, cámbiala o sigue sin ella." : "Hemos rechazado " + n + " fotos: el motivo está junto a cada una. Quítalas, cámbialas o sigue sin ellas."; },
+      goOn: function (n) { return "Seguir con las " + n + " fotos aceptadas"; }
     },
     en: {
       type: "is not a JPEG, PNG, HEIC or WebP photo.",
@@ -47,7 +51,9 @@
       tooHeavy: "The photos add up to more than " + (limits.total / MB) + " MB.",
       sending: function (p) { return "Sending your photos… " + p + " %"; },
       checking: "Checking and preparing your photos…",
-      failed: "Sending failed. Check your connection and try again."
+      failed: "Sending failed. Check your connection and try again.",
+      refused: function (n) { return n === 1 ? "We refused 1 photo: the reason is by it. Remove it, replace it, or go on without it." : "We refused " + n + " photos: the reason is by each one. Remove them, replace them, or go on without them."; },
+      goOn: function (n) { return "Continue with the " + n + " accepted photos"; }
     }
   }[lang];
   var selected = [];  // {file, problem, item}
@@ -124,8 +130,7 @@
     countLine.textContent = selected.length ? TEXT.count(selected.length) : "";
     var problems = setProblems();
     showList(photoErrors, problems);
-    var blocked = problems.length > 0 || selected.length === 0 || selected.some(function (s) { return s.problem; });
-    submit.disabled = blocked;
+    submit.disabled = blocked || problems.length > 0 || selected.length === 0 || selected.some(function (s) { return s.problem; });
   }
 
   function showList(list, messages) {
@@ -140,25 +145,56 @@
 
   function showServerErrors(data) {
     var errors = (data && data.errors) || {};
-    formErrors.textContent = "";
     form.querySelectorAll(".errorlist.from-server").forEach(function (node) { node.remove(); });
-    (errors.__all__ || []).forEach(function (e) { formErrors.appendChild(paragraph(e.message || e)); });
+    var general = (errors.__all__ || []).map(function (e) { return e.message || e; });
     ["name", "subject_type", "consent"].forEach(function (field) {
       if (!errors[field]) { return; }
       var anchor = form.querySelector('[name="' + field + '"]').closest(".field");
       var list = document.createElement("ul");
       list.className = "errorlist from-server";
-      errors[field].forEach(function (e) { var li = document.createElement("li"); li.textContent = e.message; list.appendChild(li); });
+      errors[field].forEach(function (e) { var li = document.createElement("li"); li.textContent = e.message; list.appendChild(li); general.push(e.message); });
       anchor.appendChild(list);
     });
     var byName = {};
     (data.photos || []).forEach(function (p) { byName[p.name] = p.message; });
-    selected.forEach(function (s) { if (byName[s.file.name]) { setProblem(s, byName[s.file.name]); } });
-    var general = (errors.photos || []).map(function (e) { return e.message; }).filter(function (m) {
+    var refused = selected.filter(function (s) { return byName[s.file.name]; });
+    refused.forEach(function (s) { setProblem(s, byName[s.file.name]); });
+    var photoGeneral = (errors.photos || []).map(function (e) { return e.message; }).filter(function (m) {
       return !Object.keys(byName).some(function (n) { return byName[n] === m; });
     });
-    showList(photoErrors, general);
+    showList(photoErrors, photoGeneral);
+    var summary = general.concat(photoGeneral);
+    if (refused.length) { summary.push(TEXT.refused(refused.length)); }
+    [formErrors, submitErrors].forEach(function (box) {
+      box.textContent = "";
+      summary.forEach(function (text) { box.appendChild(paragraph(text)); });
+    });
+    var goOn = data.held ? offerToGoOn(data.held, refused) : null;
     submit.disabled = selected.some(function (s) { return s.problem; });
+    // The eye is on the submit button: keep the summary and the way on in view there.
+    (goOn || form.querySelector(".errorlist.from-server") || submitErrors).scrollIntoView({ block: "center" });
+  }
+
+  // The server kept the accepted photos: one click orders with them, nothing is sent again.
+  function offerToGoOn(held, refused) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.id = "order-continue";
+    button.className = "secondary";
+    button.textContent = TEXT.goOn(held.count);
+    button.addEventListener("click", function () {
+      refused.forEach(function (s) { selected = selected.filter(function (t) { return t !== s; }); s.item.remove(); });
+      refresh();
+      button.remove();
+      send(null, held.token);
+    });
+    submit.insertAdjacentElement("afterend", button);
+    return button;
+  }
+
+  function showFailure() {
+    [formErrors, submitErrors].forEach(function (box) { box.textContent = ""; box.appendChild(paragraph(TEXT.failed)); });
+    submitErrors.scrollIntoView({ block: "center" });
   }
 
   function paragraph(text) {
@@ -168,14 +204,21 @@
     return p;
   }
 
-  function send(event) {
-    event.preventDefault();
+  function send(event, heldToken) {
+    if (event) { event.preventDefault(); }
+    var existing = document.getElementById("order-continue");
+    if (event && event.submitter && event.submitter === existing) { heldToken = existing.value; }
+    if (existing) { existing.remove(); }
     var data = new FormData();
     form.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (field) {
       if (field.type === "file" || ((field.type === "radio" || field.type === "checkbox") && !field.checked)) { return; }
       data.append(field.name, field.value);
     });
-    selected.forEach(function (s) { data.append("photos", s.file, s.file.name); });
+    if (heldToken) {
+      data.append("held", heldToken);
+    } else {
+      selected.forEach(function (s) { data.append("photos", s.file, s.file.name); });
+    }
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action || window.location.href);
     xhr.setRequestHeader("Accept", "application/json");
@@ -192,13 +235,12 @@
       if (xhr.status === 201 && body && body.url) { window.location.assign(body.url); return; }
       progress.hidden = true;
       submit.disabled = false;
-      if (body) { showServerErrors(body); } else { formErrors.textContent = ""; formErrors.appendChild(paragraph(TEXT.failed)); }
+      if (body) { showServerErrors(body); } else { showFailure(); }
     });
     xhr.addEventListener("error", function () {
       progress.hidden = true;
       submit.disabled = false;
-      formErrors.textContent = "";
-      formErrors.appendChild(paragraph(TEXT.failed));
+      showFailure();
     });
     progress.hidden = false;
     progressBar.style.width = "0%";

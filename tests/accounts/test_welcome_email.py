@@ -19,7 +19,7 @@ from tests.accounts.test_sign_in import code_from_last_mail
 from tests.conftest import make_user
 
 WELCOME = "Te damos la bienvenida a Headshots"
-CONFIRM = "Headshots · Por favor, confirme su dirección de correo electrónico"
+CONFIRM = "Headshots · Confirma tu correo electrónico"
 pytestmark = pytest.mark.django_db(transaction=True)  # real commits: the welcome is on_commit
 
 
@@ -94,6 +94,17 @@ def test_it_welcomes_an_unverified_account_when_a_sign_in_code_verifies_it() -> 
 
     assert subjects().count(WELCOME) == 1
     assert EmailAddress.objects.get(email="erin@example.com").verified
+
+
+def test_it_welcomes_a_newcomer_from_the_sign_in_form_only_once_the_code_is_entered() -> None:
+    browser = Client()
+    browser.post(reverse("account_request_login_code"), {"email": "nina@example.com"})
+    assert WELCOME not in subjects()  # asking for a code proves nothing
+
+    browser.post(reverse("account_confirm_login_code"), {"code": code_from_last_mail()})
+
+    assert subjects().count(WELCOME) == 1
+    assert mail.outbox[-1].to == ["nina@example.com"]
 
 
 def test_it_welcomes_a_google_sign_up_whose_address_google_verified() -> None:

@@ -23,8 +23,8 @@ OUTSIDER = "198.51.100.9"  # anyone on the internet, connecting directly
 @pytest.fixture(autouse=True)
 def _limits(settings: Any) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
-    settings.RATE_LIMIT_ORDERS = "100/h"
-    settings.RATE_LIMIT_ORDERS_PER_IP = "2/h"
+    settings.RATE_LIMIT_ORDER_ATTEMPTS = "100/h"  # these refused submissions count here
+    settings.RATE_LIMIT_ORDER_ATTEMPTS_PER_IP = "2/h"
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "request_login_code": "2/m/ip"}
 
 

@@ -74,7 +74,10 @@ def test_it_refuses_a_decompression_bomb_quickly(
     refused = refuse(with_good_photos([bomb], upload))
 
     assert time.monotonic() - started < 5
-    assert messages(refused.problems) == ["bomb.png: this photo has more than 50 million pixels."]
+    assert messages(refused.problems) == [
+        "bomb.png: this photo has more than 50 million pixels. Save a smaller copy "
+        "(4000 pixels on the long side are plenty) and add that one instead."
+    ]
     assert leftovers(photo_temp_dir) == []
 
 

@@ -151,7 +151,7 @@ def test_it_rate_limits_orders_with_a_page_that_says_when(
     from django.core.cache import cache
 
     cache.clear()
-    settings.RATE_LIMIT_ORDERS = "2/h"
+    settings.RATE_LIMIT_ORDER_ATTEMPTS = "2/h"  # refused submissions answer to this limit
     client.force_login(alice)
     for _ in range(2):
         assert client.post(ORDER_URL, {"name": "", "subject_type": "man"}).status_code == 422
@@ -189,8 +189,8 @@ def test_it_rate_limits_downloads_in_english_for_english_speakers(
 def test_it_rate_limits_orders_per_address_across_people(
     client: Client, alice: User, bob: User, settings: Any
 ) -> None:
-    settings.RATE_LIMIT_ORDERS = "100/h"
-    settings.RATE_LIMIT_ORDERS_PER_IP = "2/h"
+    settings.RATE_LIMIT_ORDER_ATTEMPTS = "100/h"
+    settings.RATE_LIMIT_ORDER_ATTEMPTS_PER_IP = "2/h"
     client.force_login(alice)
     client.post(ORDER_URL, {"name": ""})
     client.post(ORDER_URL, {"name": ""})

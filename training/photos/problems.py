@@ -31,7 +31,10 @@ MB = 1024 * 1024
 NOT_A_PHOTO = _("%(name)s: this file is not a photo (JPEG, PNG, HEIC or WebP).")
 DAMAGED = _("%(name)s: this photo is damaged or incomplete.")
 FILE_TOO_BIG = _("%(name)s: this file is larger than %(mb)s MB.")
-TOO_MANY_PIXELS = _("%(name)s: this photo has more than %(megapixels)s million pixels.")
+TOO_MANY_PIXELS = _(
+    "%(name)s: this photo has more than %(megapixels)s million pixels. Save a smaller copy "
+    "(4000 pixels on the long side are plenty) and add that one instead."
+)
 TOO_SMALL = _("%(name)s: this photo is too small; it must be at least %(side)s x %(side)s pixels.")
 NO_FACE = _("%(name)s: no face found; use a photo where your face is clearly visible.")
 SEVERAL_FACES = _("%(name)s: more than one person in this photo; use photos of you alone.")

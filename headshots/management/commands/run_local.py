@@ -80,8 +80,9 @@ class Command(BaseCommand):
         """Tell the newcomer where the site is and how to sign in without a mail server."""
         self.stdout.write(
             self.style.SUCCESS(f"\nHeadshots is starting at http://{address}/\n")
-            + "Sign in: open the URL, choose 'Entrar', type any e-mail address; the e-mail with\n"
-            "your sign-in code is printed below in this console. Ctrl-C stops everything.\n"
+            + "Sign in: open the URL, choose 'Entrar', type any e-mail address (a new one\n"
+            "makes its account). The e-mail with your sign-in code is printed below in this\n"
+            "console: type the code on the page. Ctrl-C stops everything.\n"
             + (
                 "No STRIPE_SECRET_KEY: credit packs are sold through the built-in Stripe emulator\n"
                 f"at {settings.STRIPE_API_BASE} ('Pagar' and 'Cancelar' buttons; no money moves).\n"
