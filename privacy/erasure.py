@@ -28,9 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from payments.models import Purchase
 from privacy.models import AccountErasure, DataExport
 from privacy.notifications import notify_account_deleted
 from training import zip_uploads
+from training.held_photos import photos_release_all
 from training.lifecycle import cancel_remote_jobs, order_cancel
 from training.models import Order, OrderRating, TrainingEvent
 from training.quotas import remember_for_cooldown
@@ -137,8 +139,10 @@ def delete_folder(storage: Storage, folder: str) -> None:
 
 
 def delete_user_files(user: User, *, storage: Storage) -> None:
-    """The API uploads no order used, and the data exports."""
+    """The API uploads no order used, the photos held for "continue without the refused
+    ones", and the data exports."""
     delete_folder(storage, f"{zip_uploads.PREFIX}/{user.pk}")
+    photos_release_all(user_id=user.pk, storage=storage)
     for export in DataExport.objects.filter(user=user):
         if export.file:
             storage.delete(str(export.file.name))
@@ -146,8 +150,13 @@ def delete_user_files(user: User, *, storage: Storage) -> None:
 
 
 def delete_user_rows(user: User) -> None:
-    """Tokens, addresses, sessions, the admin's notes about the account, then the user row."""
+    """Tokens, addresses, sessions, the admin's notes about the account, then the user row.
+
+    Purchases stay for the accounts (their `user` is set null with the row) without the
+    address they were paid with: Stripe keeps its own record of the payer.
+    """
     with transaction.atomic():
+        Purchase.objects.filter(user=user).update(email="")
         ApiToken.objects.filter(user=user).delete()
         EmailAddress.objects.filter(user=user).delete()
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():

@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, CreditMovement, User
 from accounts.tokens import token_create
+from payments.models import Purchase, PurchaseState
 from privacy.erasure import account_erase, account_erasure_request
 from privacy.models import AccountErasure
 from tests.accounts.test_sign_in import CODE_LINE
@@ -66,6 +67,13 @@ def test_it_erases_everything_of_the_person_and_keeps_the_accounts_anonymous(
     OrderRating.objects.create(order=order, stars=4, comment="Me encanta, soy Dora")
     order.headshots.update(is_favourite=True)
     default_storage.save(f"uploads/{dora.pk}/unused.zip", ContentFile(b"zip"))
+    # Photos kept for "continue without the refused ones", and a pack she bought.
+    default_storage.save(f"held-photos/{dora.pk}/a1b2/selfie1.jpg", ContentFile(b"jpg"))
+    purchase = Purchase.objects.create(
+        user=dora, email=dora.email, pack_slug="one", pack_name_es="1 sesión",
+        pack_name_en="1 session", credits=1, amount_cents=1900, currency="eur",
+        state=PurchaseState.PAID,
+    )  # fmt: skip
     token_create(user=dora, name="script")
     model = order.replicate_model_id
     assert model in emulator_state(replicate)["models"]
@@ -100,6 +108,8 @@ def test_it_erases_everything_of_the_person_and_keeps_the_accounts_anonymous(
     assert not kept.headshots.exists()
     assert OrderRating.objects.get(order=kept).comment == ""
     assert CreditMovement.objects.filter(user__isnull=True, order_uuid=order.uuid).exists()
+    paid = Purchase.objects.get(pk=purchase.pk)  # kept for the accounts, without her address
+    assert (paid.user, paid.email, paid.amount_cents) == (None, "", 1900)
     assert Order.objects.get(pk=theirs.pk).face_embeddings == [[0.5] * 128]
     assert [message.to for message in mail.outbox][-1] == ["dora@example.com"]
     assert mail.outbox[-1].subject == "Hemos borrado tu cuenta"
