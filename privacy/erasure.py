@@ -33,8 +33,9 @@ from privacy.models import AccountErasure, DataExport
 from privacy.notifications import notify_account_deleted
 from training import zip_uploads
 from training.held_photos import photos_release_all
-from training.lifecycle import cancel_remote_jobs, order_cancel
-from training.models import Order, OrderRating, TrainingEvent
+from training.lifecycle import order_cancel
+from training.models import Order
+from training.order_erasure import delete_folder, order_erase
 from training.quotas import remember_for_cooldown
 from training.replicate.client import ReplicateGateway, client_from_settings
 
@@ -84,58 +85,6 @@ def account_erase(
     )
     logger.info("erasure %s finished", erasure.pk)
     return True
-
-
-def order_erase(order: Order, *, gateway: ReplicateGateway, storage: Storage) -> None:
-    """One order: its files and model go, its row stays for accounting with nothing personal.
-
-    Files first, strictly (a failure raises and the worker retries), and the rows that point to
-    them only afterwards, so a retry still knows what is left to delete.
-    """
-    delete_folder(storage, f"headshots/{order.uuid}")
-    for headshot in order.headshots.all():
-        for stored in (headshot.image, headshot.preview, headshot.jpeg):
-            if stored:
-                storage.delete(str(stored.name))
-    if order.training_zip:
-        storage.delete(str(order.training_zip.name))
-    order.headshots.all().delete()
-    cancel_remote_jobs(order_id=order.pk, gateway=gateway)  # a running job stops
-    if order.training_file_id:
-        gateway.delete_file(order.training_file_id)
-    if order.replicate_model_id:
-        owner, name = order.replicate_model_id.split("/", 1)
-        gateway.delete_model_with_versions(owner=owner, name=name)  # raises: retried
-    OrderRating.objects.filter(order=order).update(comment="")
-    TrainingEvent.objects.filter(order=order).update(metadata={}, error="")
-    order.predictions.update(output_urls=[], error="")
-    order_type = ContentType.objects.get_for_model(Order)
-    LogEntry.objects.filter(content_type=order_type, object_id=str(order.pk)).update(
-        object_repr=str(order.uuid)  # the admin's history named the order as the person did
-    )
-    Order.objects.filter(pk=order.pk).update(
-        user=None,
-        name="",
-        face_embeddings=[],
-        training_zip="",
-        training_file_id="",
-        training_input_url="",
-        replicate_weights_url="",
-        error_detail="",
-        deleted_at=order.deleted_at or timezone.now(),
-    )
-
-
-def delete_folder(storage: Storage, folder: str) -> None:
-    """Every object below a folder (an S3 prefix), strictly: a failure raises."""
-    try:
-        folders, files = storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in files:
-        storage.delete(f"{folder}/{name}")
-    for child in folders:
-        delete_folder(storage, f"{folder}/{child}")
 
 
 def delete_user_files(user: User, *, storage: Storage) -> None:

@@ -124,6 +124,7 @@ FLOORS: list[tuple[str, int]] = [
     ("training.showcase", STAGES),
     ("training.my_orders", STAGES),
     ("training.estimates", STAGES),
+    ("training.order_erasure", STAGES),
     ("payments.checkout", STAGES),
     ("payments.fulfilment", STAGES),
     ("payments.refunds", STAGES),

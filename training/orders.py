@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -29,8 +30,9 @@ from lib.storage import delete_quietly
 from privacy.consent import Consent
 from training import zip_uploads
 from training.followups import FollowUp, Next
-from training.lifecycle import cancel_remote_jobs, order_cancel, try_quietly
+from training.lifecycle import order_cancel
 from training.models import Order, Stage, Status, TrainingEvent
+from training.order_erasure import order_erase
 from training.packages import Package
 from training.photos import photo_sets
 from training.photos.problems import PhotoSetRefused, TrainingSetNotStored
@@ -39,6 +41,8 @@ from training.quotas import QuotaExceeded, check_quotas, remember_for_cooldown
 from training.replicate.client import ReplicateGateway, client_from_settings
 
 logger = logging.getLogger(__name__)
+# How long a deleted order waits for its purge task before cron purges it again.
+PURGE_GRACE = timedelta(minutes=30)
 
 Message = str | Promise
 
@@ -243,14 +247,20 @@ def order_delete(order: Order) -> list[FollowUp]:
 
 
 def purge_order(*, order_id: int, gateway: ReplicateGateway | None = None) -> None:
-    """Delete all of a deleted order: ZIP, headshots, its model on Replicate, then the row."""
+    """Erase a deleted order: ZIP, headshots and its model on Replicate go; its row stays,
+    anonymous, for the staff figures and the accounts (`order_erasure.py`). A failure raises
+    and leaves the row with its owner: `unfinished_purges` finds it for cron."""
     order = Order.objects.filter(pk=order_id, deleted_at__isnull=False).first()
-    if order is None:
+    if order is None or order.user_id is None:
         return
-    gateway = gateway or client_from_settings()
-    cancel_remote_jobs(order_id=order.pk, gateway=gateway)
-    if order.replicate_model_id:
-        owner, name = order.replicate_model_id.split("/", 1)
-        try_quietly(lambda: gateway.delete_model_with_versions(owner=owner, name=name), order)
-    order.delete()
+    order_erase(order, gateway=gateway or client_from_settings(), storage=default_storage)
     logger.info("order %s purged", order.uuid)
+
+
+def unfinished_purges(*, older_than: timedelta = PURGE_GRACE) -> list[int]:
+    """Deleted orders whose erasure a failure or a lost worker left undone (cron runs them
+    again); recent ones are left to the purge task already on its way."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Order.objects.filter(deleted_at__lt=cutoff, user__isnull=False).values_list("pk", flat=True)
+    )

@@ -103,8 +103,16 @@ def cancel_remote(order_id: int) -> None:
 
 @task()
 def purge(order_id: int) -> None:
-    """Delete a deleted order's files, its model on Replicate, and its row."""
+    """Erase a deleted order's files and its model on Replicate; its row stays, anonymous."""
     orders.purge_order(order_id=order_id)
+
+
+def resume_purges() -> int:
+    """Enqueue every purge a failure or a lost worker left undone (cron); returns how many."""
+    pending = orders.unfinished_purges()
+    for order_id in pending:
+        purge.enqueue(order_id)
+    return len(pending)
 
 
 TASKS_BY_ACTION: dict[Next, Task[[int], None]] = {

@@ -26,7 +26,7 @@ from accounts.models import User
 from lib.ratelimits import rate_limit, rate_limit_spend
 from payments.packs import packs_offer
 from privacy.consent import consent_now
-from training import lifecycle, topups, trainings
+from training import estimates, lifecycle, topups, trainings
 from training.forms import OrderForm, RatingForm
 from training.held_photos import HeldPhotosGone, HeldSet, held_photos, photos_hold
 from training.links import file_link
@@ -201,6 +201,8 @@ def order_context(order: Order, rating_form: RatingForm | None = None) -> dict[s
         "order": order,
         "package_title": package_title(order.package),
         "progress": progress,
+        "minutes_left": estimates.minutes_left(order, progress),
+        "timeline": estimates.timeline(order),
         "gallery": gallery,
         "gallery_groups": by_style(gallery),
         "promised": topups.promised(order) if order.status == Status.READY else 0,

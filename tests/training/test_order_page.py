@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.credits import credit_balance, credits_spend_for_order
 from accounts.models import User
@@ -109,10 +112,41 @@ def test_it_deletes_the_order_its_files_and_its_model_on_replicate(
     response = client.post(order_url(ready_order, "order_delete"))
 
     assert response.status_code == 302
-    assert not Order.objects.filter(pk=ready_order.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
     assert model_key not in emulator_state(replicate)["models"]
     assert client.get(order_url(ready_order)).status_code == 404
+    assert client.get(reverse("training:order_list")).content.decode().count("Perfil") == 0
+    # An anonymous record stays for the staff figures and the accounts.
+    kept = Order.objects.get(pk=ready_order.pk)
+    assert (kept.user, kept.name, kept.face_embeddings) == (None, "", [])
+    assert (kept.status, kept.package, kept.cost) == (
+        Status.READY,
+        "professional",
+        ready_order.cost,
+    )
+    assert not kept.headshots.exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_the_steps_and_the_time_left_from_the_training_s_progress(
+    client: Client, alice: User, settings: Any
+) -> None:
+    settings.TYPICAL_ORDER_MINUTES = 30  # no delivered order yet: 4.5 minutes of headshots
+    started = timezone.now() - timedelta(minutes=10)
+    order = Order.objects.create(
+        user=alice, name="P", package="professional", subject_type="man", status=Status.TRAINING,
+        replicate_training_id="t-1",
+    )  # fmt: skip
+    Order.objects.filter(pk=order.pk).update(training_started_at=started)
+    cache.set(f"training-progress:{order.uuid}", 50, 10)  # half way in 10 minutes
+    client.force_login(alice)
+
+    partial = client.get(order_url(order, "order_status")).content.decode()
+
+    assert "Faltan unos 15 minutos" in partial  # 10 more of training, then the headshots
+    steps = re.findall(r'<li class="step-(\w+)"', partial)
+    assert steps == ["done", "current", "todo", "todo"]
+    assert re.search(r'aria-current="step">\s*Entrenando', partial)
 
 
 @pytest.mark.django_db

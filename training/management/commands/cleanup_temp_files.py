@@ -4,8 +4,8 @@ The policy is in `training/cleanup.py`: ZIPs of finished trainings, old ZIPs no 
 needs, objects no row points to, and stale upload files; never a ZIP that a queued or running
 training may still download. Then the retention rules of `privacy/retention.py`: face data,
 headshots past their date (after one reminder e-mail) and expired data exports, each counted
-per day for the staff dashboard; and account erasures a failure left unfinished are enqueued
-again. `--dry-run` lists the temporary files that would go and applies
+per day for the staff dashboard; and account erasures and order purges a failure left
+unfinished are enqueued again. `--dry-run` lists the temporary files that would go and applies
 no retention rule. Safe to run at any time, and twice.
 """
 
@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from privacy.retention import apply_retention
 from privacy.tasks import resume_erasures
 from training.cleanup import cleanup_temp_files
+from training.tasks import resume_purges
 
 
 class Command(BaseCommand):
@@ -42,3 +43,5 @@ class Command(BaseCommand):
         self.stdout.write(f"retention: deleted {counts}; {retention.reminded} reminder(s) sent.")
         if resumed := resume_erasures():
             self.stdout.write(f"account erasures resumed: {resumed}.")
+        if purges := resume_purges():
+            self.stdout.write(f"order purges resumed: {purges}.")
