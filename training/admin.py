@@ -340,7 +340,8 @@ class OrderAdmin(admin.ModelAdmin):
     def delete_orders_with_files(
         self, request: HttpRequest, queryset: QuerySet[Order]
     ) -> TemplateResponse | None:
-        """After a confirmation: hidden at once; the purge task deletes files, model and row."""
+        """After a confirmation: hidden at once; the purge task erases files and model and keeps
+        the row, anonymous, for the figures and the accounts."""
         if request.POST.get("post") != "yes":
             return self.confirm_deletion(request, queryset)
         count = 0

@@ -57,6 +57,7 @@ def test_dora_buys_a_pack_on_the_order_form_and_orders_with_it(
     expect(page.locator("#credit-packs")).to_have_count(0)
     page.fill("#id_name", "Con mi crédito")
     page.check("input[name=subject_type][value=woman]")
+    page.check("#id_consent")
     page.set_input_files("#id_photos", [str(path) for path in photo_files(tmp_path)])
     page.click("#order-submit")
     page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"), timeout=60_000)

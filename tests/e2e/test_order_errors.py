@@ -50,6 +50,7 @@ def test_it_goes_on_without_the_refused_photo_in_one_click(
     page.goto(f"{live_server.url}/studio/new/?package=professional")
     page.fill("#id_name", "Perfil")
     page.check("input[name=subject_type][value=woman]")
+    page.check("#id_consent")
     chosen = [(path.name, path.read_bytes()) for path in photo_files(tmp_path)]
     drop_files(page, [*chosen, ("factura.jpg", b"%PDF-1.7 x")])
     uploads: list[str] = []

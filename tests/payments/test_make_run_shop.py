@@ -84,7 +84,12 @@ def test_make_run_alone_sells_a_pack_and_the_order_form_then_takes_the_order(
     photos = [
         ("photos", (f"selfie{n}.jpg", face_jpeg(n, long_side=900), "image/jpeg")) for n in range(5)
     ]
-    fields = {"csrfmiddlewaretoken": token.group(1), "name": "Mi pedido", "subject_type": "woman"}
+    fields = {
+        "csrfmiddlewaretoken": token.group(1),
+        "name": "Mi pedido",
+        "subject_type": "woman",
+        "consent": "on",
+    }
     order = browser.post(
         f"{site}/studio/new/?package=professional",
         data=fields,

@@ -40,7 +40,7 @@ def photos(good: int, bad: int = 0) -> list[SimpleUploadedFile]:
 
 
 def post(client: Client, files: list[SimpleUploadedFile], **fields: str) -> Any:
-    data: dict[str, Any] = {"name": "Perfil", "subject_type": "woman", **fields}
+    data: dict[str, Any] = {"name": "Perfil", "subject_type": "woman", "consent": "on", **fields}
     if files:
         data["photos"] = files
     return client.post(ORDER_URL, data, headers=JSON)
@@ -90,7 +90,8 @@ def test_it_goes_on_without_the_refused_photos_in_one_click(
 @pytest.mark.django_db
 def test_it_offers_to_go_on_in_the_page_without_javascript(signed_in: Client) -> None:
     response = signed_in.post(
-        ORDER_URL, {"name": "Perfil", "subject_type": "man", "photos": photos(good=5, bad=1)}
+        ORDER_URL,
+        {"name": "Perfil", "subject_type": "man", "consent": "on", "photos": photos(good=5, bad=1)},
     )
 
     page = response.content.decode()
