@@ -1,6 +1,6 @@
-"""The README's screenshots, taken along one real journey in Spanish: the landing page, the package
-picker, the order form with its previews and a refused photo, the order training with its
-progress bar, the gallery, and the "ready" e-mail.
+"""The README's screenshots, taken along one real journey in Spanish: the landing page (desktop
+and phone), the package picker, the order form with its previews and a refused photo, the order
+training with its progress bar, the gallery (desktop and phone), and the "ready" e-mail.
 
 This is a tool, not a check: it runs only with HEADSHOTS_SCREENSHOTS=1, and then rewrites the
 PNGs in docs/screenshots/. An ordinary run (`make test`) reports it as skipped, on purpose: what
@@ -39,6 +39,7 @@ pytestmark = pytest.mark.skipif(
 
 SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 MAX_PNG_BYTES = 250 * 1024
 
 # The e-mail as a mail reader shows it: the headers, then the HTML body in its own frame.
@@ -130,6 +131,12 @@ def test_the_readme_screenshots_journey(
     expect(page.locator(".hero .button.primary")).to_be_visible()
     screenshot(page, "landing")
     visitor.close()
+    phone = browser.new_context(locale="es-ES", viewport=PHONE, device_scale_factor=1)
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/")
+    page.locator(".offer").scroll_into_view_if_needed()
+    screenshot(page, "landing-phone")
+    phone.close()
 
     # 2. The package picker, signed in.
     context = signed_in_context(browser, live_server, lucia)
@@ -189,6 +196,20 @@ def test_the_readme_screenshots_journey(
     assert order.status == Status.READY
     screenshot(page, "gallery")
     context.close()
+    phone = signed_in_context(browser, live_server, lucia, viewport=PHONE)
+    page = phone.new_page()
+    page.goto(f"{live_server.url}{order.get_absolute_url()}")
+    page.locator("#order-live .gallery").first.scroll_into_view_if_needed()
+    page.evaluate(
+        "() => document.querySelectorAll('#order-live .gallery img')"
+        ".forEach((image) => { image.loading = 'eager'; })"
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#order-live .gallery img')]"
+        ".every(image => image.complete && image.naturalWidth > 0)"
+    )
+    screenshot(page, "gallery-phone")
+    phone.close()
 
     # 6. The "ready" e-mail, in Spanish, rendered as a mail reader would.
     ready = mail.outbox[-1]
