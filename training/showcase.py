@@ -14,6 +14,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.utils.functional import Promise
 
+from payments.packs import CreditPack, available_packs
 from training.estimates import stage_seconds
 from training.packages import PROFESSIONAL
 from training.styles import order_styles
@@ -37,6 +38,7 @@ class Showcase:
     typical_minutes: int
     measured: bool  # the time comes from delivered orders, not from the settings
     credit_cost: int
+    packs: tuple[CreditPack, ...]  # what credits cost in money, when they are sold
     photos_min: int
     photos_max: int
     temp_retention_hours: int
@@ -55,6 +57,7 @@ def showcase() -> Showcase:
         typical_minutes=max(1, math.ceil(typical.whole / 60)),
         measured=typical.measured,
         credit_cost=settings.TRAINING_CREDIT_COST,
+        packs=available_packs() if settings.TRAINING_CREDIT_COST else (),
         photos_min=settings.PHOTOS_MIN,
         photos_max=settings.PHOTOS_MAX,
         temp_retention_hours=settings.TEMP_RETENTION_HOURS,

@@ -67,6 +67,11 @@ def test_it_refreshes_the_whole_status_and_browses_the_gallery_by_keyboard(
     assert page.evaluate("window.loadedWhileInProgress === undefined")  # the page was reloaded
     expect(page.get_by_text(words["cancel"])).to_have_count(0)
     expect(page.locator("#order-live")).not_to_contain_text(words["received"])
+    if viewport["width"] < 500:  # a phone: two headshots a row, nothing wider than the screen
+        tops = [box["y"] for box in (t.bounding_box() for t in thumbnails.all()[:2]) if box]
+        assert len(tops) == 2
+        assert tops[0] == tops[1]
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
 
     thumbnails.first.focus()
     page.keyboard.press("Enter")

@@ -14,7 +14,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import make_user
+from payments.packs import parse_packs
+from tests.conftest import TEST_PACKS, make_user
 from training.models import Order, Status
 from training.styles import STYLES
 
@@ -25,9 +26,9 @@ STATIC_DIR = Path(django_settings.BASE_DIR) / "static"
 
 def fact(html: str, name: str) -> str:
     """The text of one of the page's facts (`data-fact`), tags and spacing removed."""
-    found = re.search(rf'<li data-fact="{name}">(.*?)</li>', html, re.S)
+    found = re.search(rf'<(li|ul)[^>]*data-fact="{name}">(.*?)</\1>', html, re.S)
     assert found, f"no fact {name!r} on the page"
-    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(2)).split())
 
 
 def landing(client: Client, language: str = "en") -> str:
@@ -103,6 +104,23 @@ def test_the_price_comes_from_the_credit_cost(client: Client, settings: Any) -> 
     settings.TRAINING_CREDIT_COST = 2
     assert fact(landing(client), "price") == "2 credits per order"
     assert fact(landing(client, "es"), "price") == "2 créditos por pedido"
+
+
+def test_with_packs_on_sale_it_says_what_credits_cost_in_money(
+    client: Client, settings: Any
+) -> None:
+    settings.CREDIT_PACKS = parse_packs(TEST_PACKS)
+    settings.PAYMENTS_ENABLED = True
+    settings.TRAINING_CREDIT_COST = 1
+
+    spanish = fact(landing(client, "es"), "packs")
+    english = fact(landing(client, "en"), "packs")
+
+    assert "1 sesión: 1 crédito por 19,00 €" in spanish
+    assert "3 sesiones: 3 créditos por" in spanish
+    assert "1 session: 1 credit for €19.00" in english
+    settings.TRAINING_CREDIT_COST = 0  # free orders: nothing to sell
+    assert 'data-fact="packs"' not in landing(client)
 
 
 def test_it_speaks_spanish(client: Client, settings: Any) -> None:
