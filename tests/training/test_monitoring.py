@@ -99,8 +99,8 @@ def test_it_shows_the_dashboard_to_staff_only(
     assert "Últimos 7 días" in page
     assert "Últimos 30 días" in page
     assert "1,75 US$" in page  # Spanish decimals, dollars as Spanish writes them
-    assert "50.0 %" in page  # the training stage's failure rate
-    assert "3.0 MB" in page  # held in temporary files
+    assert "50,0 %" in page  # the training stage's failure rate
+    assert "3,0 MB" in page  # held in temporary files
     assert "/admin/dashboard/" in client.get("/admin/").content.decode()
 
 
