@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from lib.api import ApiError, ApiRequest, api_endpoint, json_object
-from lib.ratelimits import rate_limit
+from lib.ratelimits import rate_limit, rate_limit_spend
 from privacy.consent import consent_now
 from training import local_uploads, zip_uploads
 from training.forms import TrainModelForm
@@ -141,9 +141,12 @@ def zip_too_large() -> ApiError:
 
 
 @api_endpoint(methods=("POST",))
-@rate_limit(per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP")
+@rate_limit(per_user="RATE_LIMIT_ORDER_ATTEMPTS", per_ip="RATE_LIMIT_ORDER_ATTEMPTS_PER_IP")
+@rate_limit(per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP", spend=False)
 def train_model(request: ApiRequest) -> HttpResponse:
-    """The spec's endpoint: an order from an uploaded ZIP, under the form's rules."""
+    """The spec's endpoint: an order from an uploaded ZIP, under the form's rules. As on the
+    form, only an order made spends the order budget; refused calls answer to the higher
+    attempts limit."""
     form = TrainModelForm(json_object(request))
     if not form.is_valid():
         raise ApiError(
@@ -176,6 +179,7 @@ def train_model(request: ApiRequest) -> HttpResponse:
         raise storage_unavailable() from None
     except OrderRefused as refusal:
         raise order_refused(refusal) from None
+    rate_limit_spend(request, per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP")
     enqueue_followups(created.followups)
     body = order_body(created.order)
     body["warnings"] = [f"{name}: {warning}" for name, warning in created.warnings]

@@ -516,7 +516,7 @@ def test_canceling_or_deleting_the_last_order_does_not_skip_the_cooldown(
 def test_the_rate_limit_applies_and_says_when_to_retry(
     client: Client, alice: User, settings: Any
 ) -> None:
-    settings.RATE_LIMIT_ORDERS = "2/h"
+    settings.RATE_LIMIT_ORDER_ATTEMPTS = "2/h"  # refused calls answer to the attempts limit
     secret = token_of(alice)
     answers = [train(client, secret, "nothing").status_code for _ in range(3)]
 
@@ -526,6 +526,23 @@ def test_the_rate_limit_applies_and_says_when_to_retry(
     assert limited.status_code == 429
     assert_error_shape(limited.json(), "rate_limited")
     assert limited["Retry-After"] == "3600"
+
+
+def test_refused_calls_do_not_spend_the_order_limit(
+    client: Client, alice: User, tmp_path: Path, temp_dir: Path, settings: Any
+) -> None:
+    settings.RATE_LIMIT_ORDERS = "1/h"
+    settings.TRAINING_COOLDOWN_MINUTES = 0
+    secret = token_of(alice)
+    refused = [train(client, secret, "nothing").status_code for _ in range(3)]
+
+    made = train(client, secret, upload(client, secret, good_zip(tmp_path)))
+    again = train(client, secret, upload(client, secret, good_zip(tmp_path)))
+
+    assert refused == [422, 422, 422]
+    assert made.status_code == 201
+    assert again.status_code == 429  # the order made did spend it
+    assert_error_shape(again.json(), "rate_limited")
 
 
 # --- Requests that make no sense ----------------------------------------------------------------
