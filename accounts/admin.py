@@ -44,6 +44,11 @@ class GrantCreditsForm(forms.Form):
 class UserAdmin(BaseUserAdmin):
     """Users by e-mail; there is no username."""
 
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """Never here: deleting the row would leave the person's orders, files and models
+        behind. An account goes through the erasure (privacy/erasure.py), which erases them."""
+        return False
+
     form = UserEditForm
     add_form = UserCreateForm
 

@@ -183,8 +183,8 @@ def order_retry(order: Order) -> list[FollowUp] | None:
 
     The move stamps the stage's timestamp anew, so the stuck clock starts again.
     """
-    if order.status != Status.FAILED:
-        return None
+    if order.status != Status.FAILED or order.deleted_at is not None:
+        return None  # a deleted order is being erased (or was): nothing to make again
     reset = {"error": "", "error_detail": "", "failure_stage": "", "failed_at": None}
     if order.replicate_version_id:  # trained: only the headshots need making again
         with transaction.atomic():

@@ -112,7 +112,7 @@ def percentiles(values: list[float]) -> tuple[float | None, float | None]:
 def usage_per_user(since: object) -> list[UserUsage]:
     """The heaviest users of the window: orders, storage held now, spend."""
     rows = (
-        Order.objects.filter(created_at__gte=since)
+        Order.objects.filter(created_at__gte=since, user__isnull=False)  # erased: nobody's
         .values("user__email")
         .annotate(
             orders=Count("pk"),

@@ -24,6 +24,7 @@ from training.replicate.client import ReplicateGateway
 
 def order_erase(order: Order, *, gateway: ReplicateGateway, storage: Storage) -> None:
     """One order: its files and model go, its row stays for accounting with nothing personal."""
+    cancel_remote_jobs(order_id=order.pk, gateway=gateway)  # first: a running job stops billing
     delete_folder(storage, f"headshots/{order.uuid}")
     for headshot in order.headshots.all():
         for stored in (headshot.image, headshot.preview, headshot.jpeg):
@@ -32,7 +33,6 @@ def order_erase(order: Order, *, gateway: ReplicateGateway, storage: Storage) ->
     if order.training_zip:
         storage.delete(str(order.training_zip.name))
     order.headshots.all().delete()
-    cancel_remote_jobs(order_id=order.pk, gateway=gateway)  # a running job stops
     if order.training_file_id:
         gateway.delete_file(order.training_file_id)
     if order.replicate_model_id:

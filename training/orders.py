@@ -253,6 +253,8 @@ def purge_order(*, order_id: int, gateway: ReplicateGateway | None = None) -> No
     order = Order.objects.filter(pk=order_id, deleted_at__isnull=False).first()
     if order is None or order.user_id is None:
         return
+    if not order.is_final:  # its cancel lost a race: erase once it ends, or its last
+        return  # headshots would arrive after the erasure (cron tries again)
     order_erase(order, gateway=gateway or client_from_settings(), storage=default_storage)
     logger.info("order %s purged", order.uuid)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from uuid import UUID
@@ -40,6 +41,8 @@ from training.styles import catalogue_position, style_title
 from training.tasks import enqueue_followups
 
 ORDERS_LIMIT, ORDERS_LIMIT_PER_IP = "RATE_LIMIT_ORDERS", "RATE_LIMIT_ORDERS_PER_IP"
+
+logger = logging.getLogger(__name__)
 
 
 class SignedInRequest(HttpRequest):
@@ -102,9 +105,7 @@ def order_form_answer(
             )
         except OrderRefused as refusal:
             problems = [(name, str(message)) for name, message in refusal.problems]
-            held = photos_hold(
-                user_id=request.user.pk, uploads=form.cleaned_data["photos"], problems=problems
-            )
+            held = hold_quietly(request.user.pk, form.cleaned_data["photos"], problems)
         else:
             rate_limit_spend(
                 request, per_user="RATE_LIMIT_ORDERS", per_ip="RATE_LIMIT_ORDERS_PER_IP"
@@ -117,6 +118,18 @@ def order_form_answer(
         return JsonResponse(body, status=422)
     context = {"form": form, "package": package, "held": held, **order_form_facts(request.user)}
     return render(request, "training/order_new.html", context, status=422 if form.errors else 200)
+
+
+def hold_quietly(
+    user_id: int, uploads: list[UploadedFile], problems: list[tuple[str | None, str]]
+) -> HeldSet | None:
+    """The accepted photos kept for "continue without the refused ones", or None when storage
+    fails: the person still reads why the photos were refused, and can upload them again."""
+    try:
+        return photos_hold(user_id=user_id, uploads=uploads, problems=problems)
+    except Exception:
+        logger.warning("the accepted photos could not be held", exc_info=True)
+        return None
 
 
 def held_json(held: HeldSet | None) -> dict[str, object] | None:

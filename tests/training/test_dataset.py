@@ -274,3 +274,19 @@ def test_it_refuses_a_zip_over_the_cap(
 
     assert not default_storage.exists(ZIP_NAME)
     assert leftovers(photo_temp_dir) == []
+
+
+def test_a_photo_far_larger_than_the_training_size_is_shrunk_by_area_averaging() -> None:
+    """No shrink-on-load outside JPEG: a big PNG (or HEIC) is shrunk by a factor over 2 in one
+    go, which bicubic interpolation would alias."""
+    data = encode(asymmetric_image(480, 360), "PNG")
+    with Image.open(io.BytesIO(data)) as opened:
+        cleaned = normalised(opened, 100)
+    with Image.open(io.BytesIO(data)) as opened:
+        expected = cv2.resize(
+            np.asarray(opened.convert("RGB")), (100, 75), interpolation=cv2.INTER_AREA
+        )
+
+    difference = np.abs(np.asarray(cleaned, dtype=np.int16) - expected)
+    assert cleaned.size == (100, 75)
+    assert difference.max() <= 1

@@ -132,11 +132,12 @@ def _upright_turn(opened: Image.Image) -> Image.Transpose | None:
 def _shrunk(image: Image.Image, side: int) -> Image.Image:
     """The real resize, never enlarging, by OpenCV's bicubic interpolation (RESIZE).
 
-    After shrink-on-load the factor left is under 2, where bicubic interpolation keeps edges
-    and hair as sharp as area averaging without visible aliasing. It is also the cheapest
-    resize measured on a 2000x1500 photo going to 1536 (4 ms; area averaging 32 ms, which
-    was an eighth of a photo's CPU in bench/dataset.py; Pillow's bilinear 28 ms, box 21 ms),
-    and OpenCV runs it without the GIL.
+    After a JPEG's shrink-on-load the factor left is under 2, where bicubic interpolation
+    keeps edges and hair as sharp as area averaging without visible aliasing. It is also the
+    cheapest resize measured on a 2000x1500 photo going to 1536 (4 ms; area averaging 32 ms,
+    an eighth of a photo's CPU in bench/dataset.py; Pillow's bilinear 28 ms, box 21 ms), and
+    OpenCV runs it without the GIL. Larger factors (formats without shrink-on-load) keep area
+    averaging.
     """
     size = fit(image.size, side)
     if size == image.size:
@@ -144,4 +145,8 @@ def _shrunk(image: Image.Image, side: int) -> Image.Image:
     cv2 = opencv()
     import numpy as np  # loaded with OpenCV
 
-    return Image.fromarray(cv2.resize(np.asarray(image), size, interpolation=RESIZE))
+    # Only JPEG shrinks on load: a 48 MP HEIC or PNG arrives whole, and bicubic interpolation
+    # over a factor of 5 would alias (moiré in fabric and hair); area averaging does not.
+    large = max(image.size) > 2 * max(size)
+    interpolation = cv2.INTER_AREA if large else RESIZE
+    return Image.fromarray(cv2.resize(np.asarray(image), size, interpolation=interpolation))
