@@ -108,8 +108,9 @@ class Purchase(models.Model):
         return self._move((PurchaseState.OPEN,), PurchaseState.EXPIRED)
 
     def mark_refunded(self, *, refunded_cents: int, removed: int, owed: int) -> bool:
+        """Record a refund's running totals; a partial refund may be followed by more."""
         return self._move(
-            (PurchaseState.PAID,),
+            (PurchaseState.PAID, PurchaseState.REFUNDED),
             PurchaseState.REFUNDED,
             refunded_cents=refunded_cents,
             credits_removed=removed,

@@ -61,24 +61,36 @@ def refund_apply(*, payment_intent: str, amount: int, amount_refunded: int) -> R
         )
         if purchase is None:
             return RemovalResult(Removal.UNKNOWN)
-        if purchase.state != PurchaseState.PAID:
-            return RemovalResult(Removal.ALREADY, purchase.pk)
+        refundable = purchase.state in (PurchaseState.PAID, PurchaseState.REFUNDED)
+        if not refundable or amount_refunded <= purchase.refunded_cents:
+            return RemovalResult(Removal.ALREADY, purchase.pk)  # a repeat, or older news
+        # Stripe's amount_refunded is the running total: take back what it adds.
         share = purchase.credits * min(amount_refunded, amount) // max(amount, 1)
-        removed, owed = _take_back(purchase, share)
-        purchase.mark_refunded(refunded_cents=amount_refunded, removed=removed, owed=owed)
+        due = share - purchase.credits_removed - purchase.credits_owed
+        removed, owed = _take_back(purchase, due, refunded_cents=amount_refunded)
+        purchase.mark_refunded(
+            refunded_cents=amount_refunded,
+            removed=purchase.credits_removed + removed,
+            owed=purchase.credits_owed + owed,
+        )
     if owed:
         logger.warning("purchase %s refunded: %d credits already spent", purchase.uuid, owed)
         return RemovalResult(Removal.OWED, purchase.pk)
     return RemovalResult(Removal.REMOVED, purchase.pk)
 
 
-def _take_back(purchase: Purchase, credits: int) -> tuple[int, int]:
-    if purchase.user is None or credits == 0:  # the account is gone: nothing to take back
+def _take_back(purchase: Purchase, credits: int, *, refunded_cents: int) -> tuple[int, int]:
+    """Remove `credits` from the person's balance; each refund of a purchase is its own ledger
+    line: the session id for the first, with the running total refunded for later ones."""
+    if purchase.user is None or credits <= 0:  # the account is gone: nothing to take back
         return 0, 0
+    reference = purchase.stripe_session_id or str(purchase.uuid)
+    if purchase.refunded_cents:
+        reference = f"{reference}:{refunded_cents}"
     taken = credits_remove_refunded(
         user=purchase.user,
         amount=credits,
-        reference=purchase.stripe_session_id or str(purchase.uuid),
+        reference=reference,
         reason=f"refund of {purchase.pack_name_es}",
     )
     return taken if taken is not None else (0, 0)

@@ -3,6 +3,7 @@ once, never below zero (what was spent is owed, and staff are told)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -14,6 +15,7 @@ from accounts.credits import credits_spend_for_order
 from accounts.models import CreditMovement, User
 from payments.models import Purchase, PurchaseState, StripeEvent
 from payments.stripe_api import refund_create
+from stripe_emulator.events import Delivery, event_json
 from tests.conftest import make_staff, make_user, wait_for
 from tests.payments.conftest import balance, pay, purchase_bought, signed_in
 
@@ -85,6 +87,29 @@ def test_spent_credits_are_owed_not_taken_below_zero_and_staff_are_told(
     assert message.to == ["cashier@example.com"]
     assert message.subject == "Una devolución ha dejado una deuda: alice@example.com"
     assert "se han retirado 1 y se deben 2" in message.body
+
+
+def test_partial_refunds_take_back_their_share_each_time(stripe_emulator: Any, alice: User) -> None:
+    purchase = paid_purchase(stripe_emulator, alice, "three")  # 3 credits for 49,00 €
+
+    def refunded(total: int, event_id: str) -> int:
+        charge = {"id": "ch_test_p", "payment_intent": purchase.stripe_payment_intent_id,
+                  "amount": 4900, "amount_refunded": total}  # fmt: skip
+        event = {**event_json("charge.refunded", charge), "id": event_id}
+        return int(stripe_emulator.post_event(Delivery(event, json.dumps(event).encode())))
+
+    assert refunded(1700, "evt_first") == 200  # a third: one credit
+    assert balance(alice) == 2
+    assert refunded(4900, "evt_rest") == 200  # the rest: two more
+    assert refunded(4900, "evt_rest_again") == 200  # the same total again: nothing more
+    assert refunded(1700, "evt_first_late") == 200  # older news: nothing
+
+    purchase.refresh_from_db()
+    assert balance(alice) == 0
+    assert (purchase.refunded_cents, purchase.credits_removed, purchase.credits_owed) == (
+        4900, 3, 0
+    )  # fmt: skip
+    assert [amount for amount, _reference in removals(alice)] == [2, 1]
 
 
 def test_a_second_click_before_stripe_answers_makes_no_second_refund(
