@@ -157,6 +157,7 @@ def test_the_api_answers_mutated_zips_without_a_500_and_keeps_nothing_refused(
     settings.PHOTOS_MIN = 1
     settings.FACE_ANALYSIS_ENABLED = False  # see below
     settings.RATE_LIMIT_ORDERS = settings.RATE_LIMIT_ORDERS_PER_IP = "1000/h"
+    settings.RATE_LIMIT_ORDER_ATTEMPTS = settings.RATE_LIMIT_ORDER_ATTEMPTS_PER_IP = "1000/h"
     settings.RATE_LIMIT_UPLOADS = "1000/h"
     settings.TRAINING_COOLDOWN_MINUTES = 0
     settings.MAX_ACTIVE_ORDERS_PER_USER = 1000
