@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, break_storage
 from tests.training.conftest import face_jpeg, leftovers
 from training.cleanup import cleanup_temp_files, stored_names
 from training.models import Order, Status
@@ -99,6 +99,20 @@ def test_it_offers_to_go_on_in_the_page_without_javascript(signed_in: Client) ->
     assert 'name="held"' in page
     assert "Seguir con las 5 fotos aceptadas" in page
     assert "Hemos rechazado algunas fotos" in page  # by the submit button too
+
+
+@pytest.mark.django_db
+def test_storage_down_while_holding_the_photos_still_shows_the_refusal(
+    signed_in: Client, settings: Any, tmp_path: Path
+) -> None:
+    break_storage(settings, tmp_path)
+
+    response = post(signed_in, photos(good=5, bad=1))
+
+    assert response.status_code == 422  # not a 500: the reasons, without the shortcut
+    assert response.json()["held"] is None
+    assert [p["name"] for p in response.json()["photos"]] == ["invoice0.jpg"]
+    assert not Order.objects.exists()
 
 
 @pytest.mark.django_db
