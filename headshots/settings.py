@@ -118,6 +118,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that a worker process in the tests sees the same test database.
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
+    # `make run` writes from the web server, the worker and the emulators' webhooks at once.
+    # SQLite's default deferred transactions fail at once ("database is locked") when two of
+    # them upgrade to writing; immediate ones queue for the write lock instead (up to 20 s),
+    # and WAL lets pages read while a task writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 # Bounded waits (libpq waits for a connection forever; redis-py's bound is its version's
 # default): a server that accepts and never answers fails a request or a task, never hangs it.
 DATABASE_CONNECT_TIMEOUT_SECONDS = 5

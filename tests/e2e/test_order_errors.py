@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, ViewportSize, expect
 from accounts.models import User
 from tests.conftest import make_user
 from tests.e2e.conftest import drop_files, photo_files
-from training.models import Order
+from training.models import Order, Status
 
 CASES = [
     (ViewportSize(width=1280, height=900), "es-ES", "Seguir con las 5 fotos aceptadas"),
@@ -40,6 +40,9 @@ def test_it_goes_on_without_the_refused_photo_in_one_click(
     go_on: str,
 ) -> None:
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    # No worker here: the order waits in the queue (the immediate backend would try to train it
+    # against a Replicate that is not running and spend 15 s in the back-off).
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     client = Client()
     client.force_login(dana)
     context = browser.new_context(locale=locale, viewport=viewport)
@@ -76,7 +79,8 @@ def test_it_goes_on_without_the_refused_photo_in_one_click(
     button.click()
 
     page.wait_for_url(re.compile(r"/studio/models/[0-9a-f-]{36}/$"), timeout=30_000)
-    assert Order.objects.get(user=dana).image_count == 5
+    order = Order.objects.get(user=dana)
+    assert (order.status, order.image_count) == (Status.QUEUED, 5)
     assert "selfie1.jpg" not in "".join(uploads[sent_before:])  # the photos were not sent again
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     context.close()

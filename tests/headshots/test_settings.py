@@ -231,3 +231,49 @@ def test_it_fails_fast_when_redis_accepts_and_never_answers(
     assert error == "TimeoutError"
     assert float(seconds) < 4.5  # our bound, well under redis-py's own default of 5 s
     assert silent_server.connected.is_set()
+
+
+TWO_WRITERS = """
+import threading, time
+from django.db import connection, transaction
+from accounts.models import User
+
+with connection.cursor() as cursor:  # the table alone: a migrated database is not needed here
+    with connection.schema_editor() as editor:
+        editor.create_model(User)
+connection.close()
+outcomes = []
+
+def write(email):
+    try:
+        with transaction.atomic():
+            User.objects.count()  # a read first: a deferred transaction holds only a read lock
+            time.sleep(0.3)  # the other writer reads meanwhile
+            User.objects.create(email=email)
+        outcomes.append("written")
+    except Exception as error:
+        outcomes.append(type(error).__name__ + ": " + str(error))
+    finally:
+        connection.close()
+
+writers = [threading.Thread(target=write, args=(f"{n}@example.com",)) for n in range(2)]
+for writer in writers:
+    writer.start()
+for writer in writers:
+    writer.join()
+print(sorted(outcomes), User.objects.count())
+"""
+
+
+def test_two_writers_at_once_both_succeed_on_the_embedded_sqlite(tmp_path: Path) -> None:
+    # What `make run` does when a webhook and a page both write (a payment confirmed twice):
+    # SQLite's deferred transactions made one of them a 500 ("database is locked").
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        TWO_WRITERS,
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+    )
+
+    assert result.stdout.strip() == "['written', 'written'] 2", result.stderr

@@ -74,7 +74,7 @@ def test_make_run_alone_sells_a_pack_and_the_order_form_then_takes_the_order(
     back = requests.post(f"{hosted}/pay", allow_redirects=False, timeout=10).headers["Location"]
 
     done = browser.get(back, timeout=30).text
-    assert "Tienes 1 crédito." in done
+    assert "Tienes 1 crédito." in done, (tmp_path / "make-run.log").read_text()[-4000:]
     form = browser.get(f"{site}/studio/new/?package=professional", timeout=30).text
     assert 'id="credit-packs"' not in form
     assert "Tienes 1." in form

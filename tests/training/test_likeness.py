@@ -87,3 +87,28 @@ def test_the_reference_is_the_persons_photos_medoid_not_an_odd_one() -> None:
     assert centre is not None
     assert centre != odd
     assert faces.distance(centre, person_descriptors()[0]) < 0.35
+
+
+def test_it_describes_a_photo_seen_before_at_once_and_tells_photos_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    networks_run: list[object] = []
+    real_run = faces.face_process.run
+
+    def counted_run(function: Any, *args: object) -> Any:
+        networks_run.append(function)
+        return real_run(function, *args)
+
+    monkeypatch.setattr(faces.face_process, "run", counted_run)
+    faces.forget_answers()  # nothing seen before this test
+    photo = face_image(1, long_side=900)
+    first = faces.find_faces(photo)[0]
+    assert len(networks_run) == 1
+    other = faces.find_faces(stranger(1))[0]
+
+    again = faces.find_faces(photo.copy())[0]  # the same pixels, another image object
+
+    assert again == first
+    assert len(networks_run) == 2  # the stranger's; the photo seen before was not described again
+    assert other.descriptor != first.descriptor
+    assert faces.distance(other.descriptor or (), first.descriptor or ()) > faces.SAME_PERSON
