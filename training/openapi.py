@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from training.models import Status
 from training.packages import PROFESSIONAL, available_packages
 
 ERROR_CODES = {
@@ -47,6 +48,11 @@ def json_response(description: str, schema: str) -> dict[str, Any]:
         "description": description,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
+
+
+def parameter(name: str, schema: dict[str, Any], *, where: str = "path") -> dict[str, Any]:
+    """A required parameter of the path (or the query)."""
+    return {"name": name, "in": where, "required": True, "schema": schema}
 
 
 def openapi_description() -> dict[str, Any]:
@@ -87,19 +93,9 @@ def paths() -> dict[str, Any]:
                 "summary": "The signed local upload URL (only when files are stored locally)",
                 "security": [],
                 "parameters": [
-                    {
-                        "name": "userId",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
-                    },
-                    {
-                        "name": "uploadId",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                    },
-                    {"name": "t", "in": "query", "required": True, "schema": {"type": "string"}},
+                    parameter("userId", {"type": "integer", "minimum": 1, "maximum": 2**62}),
+                    parameter("uploadId", {"type": "string", "pattern": "^[0-9a-f]{32}$"}),
+                    parameter("t", {"type": "string"}, where="query"),
                 ],
                 "requestBody": {
                     "required": True,
@@ -139,14 +135,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getModel",
                 "summary": "One of your orders, to follow it until it is ready",
-                "parameters": [
-                    {
-                        "name": "id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "format": "uuid"},
-                    }
-                ],
+                "parameters": [parameter("id", {"type": "string", "format": "uuid"})],
                 "responses": {
                     "200": json_response("The order", "Order"),
                     **error_responses("401", "403", "404", "405"),
@@ -281,17 +270,7 @@ def order_schema() -> dict[str, Any]:
         "required": ["id", "status", "url"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
-            "status": {
-                "enum": [
-                    "uploading",
-                    "queued",
-                    "training",
-                    "generating",
-                    "ready",
-                    "failed",
-                    "canceled",
-                ]
-            },
+            "status": {"enum": list(Status.values)},
             "url": {"type": "string", "format": "uri", "description": "The order's page."},
             "name": {"type": "string"},
             "type": {"enum": ["man", "woman"]},
