@@ -1,8 +1,9 @@
 """Retention: face data, headshots and exports do not outlive what the privacy page promises.
 
 Run by `cleanup_temp_files` (cron, hourly) after the temporary files' own policy:
-- face descriptors of an order go when it is delivered, fails or is canceled, or
-  FACE_DATA_RETENTION_DAYS later when a setting keeps them for re-scoring;
+- face descriptors of an order go in the very update that delivers, fails or cancels it
+  (Order.move_to); this rule empties them FACE_DATA_RETENTION_DAYS later when a setting keeps
+  them for re-scoring, and catches any an order kept by ending some other way;
 - headshots go HEADSHOT_RETENTION_DAYS after delivery (or at the later date one "keep them"
   chose), after one reminder e-mail HEADSHOT_REMINDER_DAYS before;
 - data exports go when their link expires.

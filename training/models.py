@@ -180,6 +180,8 @@ class Order(models.Model):
         changes = {"status": new_status, "updated_at": now, **fields}
         if timestamp_field := STATUS_TIMESTAMPS.get(new_status):
             changes.setdefault(timestamp_field, now)
+        if new_status in FINAL_STATUSES and settings.FACE_DATA_RETENTION_DAYS == 0:
+            changes.setdefault("face_embeddings", [])  # the privacy page's promise: not kept
         moved = Order.objects.filter(pk=self.pk, status=self.status).update(**changes)
         if moved != 1:
             return False

@@ -78,15 +78,37 @@ def test_face_data_goes_when_the_order_is_delivered_or_fails(alice: User) -> Non
 
 
 @pytest.mark.django_db
-def test_a_setting_keeps_face_data_for_some_days(alice: User, settings: Any) -> None:
+@pytest.mark.parametrize("final", [Status.READY, Status.FAILED, Status.CANCELED])
+def test_face_data_goes_the_moment_the_order_ends_without_waiting_for_cron(
+    alice: User, final: Status
+) -> None:
+    order = Order.objects.create(
+        user=alice, name="R", package="professional", subject_type="man",
+        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
+    )  # fmt: skip
+
+    assert order.move_to(final)
+
+    assert Order.objects.get(pk=order.pk).face_embeddings == []
+
+
+@pytest.mark.django_db
+def test_a_setting_keeps_face_data_for_some_days_after_the_order_ends(
+    alice: User, settings: Any
+) -> None:
     settings.FACE_DATA_RETENTION_DAYS = 10
-    order = delivered_order(alice)
+    order = Order.objects.create(
+        user=alice, name="R", package="professional", subject_type="man",
+        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
+    )  # fmt: skip
+    with freeze_time(DELIVERED):
+        order.move_to(Status.READY)
 
     cron(DELIVERED + timedelta(days=9, hours=23))
     kept = Order.objects.get(pk=order.pk).face_embeddings
     cron(DELIVERED + timedelta(days=10, minutes=1))
 
-    assert kept == [[0.1] * 128]
+    assert kept == [[0.3] * 128]
     assert Order.objects.get(pk=order.pk).face_embeddings == []
 
 

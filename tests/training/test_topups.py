@@ -47,7 +47,7 @@ def test_it_hides_strangers_and_empty_frames_and_tops_up_the_styles_that_fell_sh
     order = finished(place_order(dora, tmp_path / "uploads", settings), replicate)
 
     assert order.status == Status.READY, order.error_detail
-    assert len(order.face_embeddings) == 4  # the person's photos, described at upload
+    assert order.face_embeddings == []  # described at upload, they scored the results and went
     for headshot in order.headshots.select_related("prediction"):
         kind = kinds_shown(replicate, headshot)
         assert headshot.hidden == (kind != "own"), (kind, headshot.likeness, headshot.face_count)
