@@ -18,6 +18,7 @@ order's columns and left the dashboard's spend figures short; the emptied row ke
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
@@ -25,6 +26,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
@@ -40,6 +42,10 @@ from training.quotas import remember_for_cooldown
 from training.replicate.client import ReplicateGateway, client_from_settings
 
 logger = logging.getLogger(__name__)
+
+# How long a worker holds an erasure: far longer than one takes (seconds per order, each
+# Replicate call bounded), short enough that a lost worker's is taken over within the hour.
+ERASURE_LEASE = timedelta(minutes=15)
 
 
 def account_erasure_request(*, user: User) -> AccountErasure:
@@ -66,10 +72,26 @@ def account_erasure_request(*, user: User) -> AccountErasure:
 def account_erase(
     *, erasure_id: int, gateway: ReplicateGateway | None = None, storage: Storage | None = None
 ) -> bool:
-    """Do (or finish) one erasure; True once everything is gone and the e-mail has left."""
+    """Do (or finish) one erasure; True once everything is gone and the e-mail has left, False
+    when another worker is on it (cron and a retry can both enqueue the same erasure)."""
     erasure = AccountErasure.objects.filter(pk=erasure_id).first()
     if erasure is None or erasure.finished_at is not None:
         return True
+    if not erasure.claim(lease=ERASURE_LEASE):
+        logger.info("erasure %s is under way in another worker", erasure.pk)
+        return False
+    try:
+        _erase(erasure, gateway=gateway, storage=storage)
+    except BaseException:
+        erasure.release()
+        raise
+    return True
+
+
+def _erase(
+    erasure: AccountErasure, *, gateway: ReplicateGateway | None, storage: Storage | None
+) -> None:
+    """Every step of an erasure this worker holds, then the goodbye and the finish."""
     storage = storage or default_storage
     if erasure.user_id is not None:
         user = User.objects.get(pk=erasure.user_id)
@@ -81,10 +103,9 @@ def account_erase(
     if erasure.email:
         notify_account_deleted(email=erasure.email, language=erasure.language or "es")
     AccountErasure.objects.filter(pk=erasure.pk).update(
-        finished_at=timezone.now(), email="", last_error=""
+        finished_at=timezone.now(), email="", last_error="", working_until=None
     )
     logger.info("erasure %s finished", erasure.pk)
-    return True
 
 
 def delete_user_files(user: User, *, storage: Storage) -> None:
@@ -117,7 +138,8 @@ def delete_user_rows(user: User) -> None:
 
 
 def unfinished_erasures() -> list[int]:
-    """Erasures a lost or failed worker left half-way, for cron to enqueue again."""
-    return list(
-        AccountErasure.objects.filter(finished_at__isnull=True).values_list("pk", flat=True)
-    )
+    """Erasures a lost or failed worker left half-way, for cron to enqueue again (not those a
+    worker holds now)."""
+    free = Q(working_until__isnull=True) | Q(working_until__lt=timezone.now())
+    pending = AccountErasure.objects.filter(free, finished_at__isnull=True)
+    return list(pending.values_list("pk", flat=True))

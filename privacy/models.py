@@ -7,10 +7,13 @@ e-mail has gone.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,6 +31,9 @@ class AccountErasure(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The lease of the worker erasing now: cron, a deferred retry or a second request find it
+    # taken and leave the erasure alone, so no step runs twice at once and one goodbye goes.
+    working_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[AccountErasure]] = models.Manager()
 
@@ -37,6 +43,20 @@ class AccountErasure(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.pk} ({'done' if self.finished_at else 'under way'})"
+
+    def claim(self, *, lease: timedelta) -> bool:
+        """Take the erasure for `lease` (False when it is finished or another worker holds it);
+        a worker that dies lets the lease run out, and cron's next run takes over."""
+        now = timezone.now()
+        free = Q(working_until__isnull=True) | Q(working_until__lt=now)
+        taken = AccountErasure.objects.filter(free, pk=self.pk, finished_at__isnull=True).update(
+            working_until=now + lease
+        )
+        return taken == 1
+
+    def release(self) -> None:
+        """Give the erasure back after a failed attempt, for the retry or cron to take."""
+        AccountErasure.objects.filter(pk=self.pk).update(working_until=None)
 
 
 class DataExport(models.Model):

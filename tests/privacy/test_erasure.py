@@ -4,6 +4,7 @@ person cannot sign back in; another person's data is untouched."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,18 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from freezegun import freeze_time
 
 from accounts.models import ApiToken, CreditMovement, User
 from accounts.tokens import token_create
 from payments.models import Purchase, PurchaseState
-from privacy.erasure import account_erase, account_erasure_request
+from privacy.erasure import (
+    ERASURE_LEASE,
+    account_erase,
+    account_erasure_request,
+    unfinished_erasures,
+)
 from privacy.models import AccountErasure
 from tests.accounts.test_sign_in import CODE_LINE
 from tests.conftest import break_storage
@@ -197,3 +205,33 @@ def test_a_failure_half_way_is_finished_later_and_the_person_cannot_sign_in(
     assert [message.to for message in mail.outbox] == [["erin@example.com"]]
     call_command("cleanup_temp_files", stdout=StringIO())
     assert len(mail.outbox) == 1  # done once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_one_erasure_send_one_goodbye() -> None:
+    from tests.conftest import make_user, run_at_once
+
+    frank = make_user("frank@example.com")
+    for _ in range(3):
+        someone_elses_order(frank)
+    erasure = account_erasure_request(user=frank)
+
+    outcomes = run_at_once(lambda: account_erase(erasure_id=erasure.pk), times=3)
+
+    assert AccountErasure.objects.get().finished_at is not None
+    assert not User.objects.filter(pk=frank.pk).exists()
+    assert [message.to for message in mail.outbox] == [["frank@example.com"]]
+    assert True in outcomes  # one of them did it; the others found it taken or done
+
+
+@pytest.mark.django_db
+def test_cron_leaves_an_erasure_under_way_alone_until_its_worker_is_lost(alice: User) -> None:
+    erasure = account_erasure_request(user=alice)
+    assert erasure.claim(lease=ERASURE_LEASE)  # a worker is on it
+
+    assert unfinished_erasures() == []
+    with freeze_time(timezone.now() + ERASURE_LEASE + timedelta(seconds=1)):  # it died
+        assert unfinished_erasures() == [erasure.pk]
+        assert account_erase(erasure_id=erasure.pk)
+
+    assert AccountErasure.objects.get().finished_at is not None
