@@ -5,7 +5,8 @@ newcomer to a second form. Magic-link products instead make the account and mail
 here an unknown address gets an account with an *unverified* address and the same code a known
 person gets. The page answers the same either way (no account enumeration), the account is only
 usable by whoever reads that mailbox, and entering the code verifies the address, which is what
-sends the welcome (accounts/welcome.py).
+sends the welcome (accounts/welcome.py). An account whose code is never entered is deleted by
+cron after UNCONFIRMED_ACCOUNT_DAYS (privacy/retention.py).
 """
 
 from __future__ import annotations

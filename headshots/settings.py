@@ -455,6 +455,9 @@ HEADSHOT_RETENTION_DAYS = read_int("HEADSHOT_RETENTION_DAYS", 90, minimum=1)
 HEADSHOT_REMINDER_DAYS = read_int("HEADSHOT_REMINDER_DAYS", 7, minimum=1)
 # A data export's ZIP can be downloaded this long, then it is deleted.
 DATA_EXPORT_TTL_HOURS = read_int("DATA_EXPORT_TTL_HOURS", 48, minimum=1)
+# An account made by asking for a sign-in code whose code was never entered (the address never
+# confirmed, nothing bought or ordered) is deleted this many days later.
+UNCONFIRMED_ACCOUNT_DAYS = read_int("UNCONFIRMED_ACCOUNT_DAYS", 2, minimum=1, maximum=30)
 
 # --- Sign-in (django-allauth: e-mailed code, optional password, optional Google) ----------
 AUTH_USER_MODEL = "accounts.User"

@@ -89,6 +89,7 @@ class RetentionDeletion(models.Model):
         HEADSHOTS = "headshots", _("headshots")
         TEMP_FILES = "temp_files", _("temporary files")
         EXPORTS = "exports", _("data exports")
+        UNCONFIRMED = "unconfirmed", _("unconfirmed accounts")
 
     day = models.DateField()
     rule = models.CharField(max_length=16, choices=Rule.choices)

@@ -53,6 +53,7 @@ def policy_facts() -> dict[str, object]:
         "headshot_days": settings.HEADSHOT_RETENTION_DAYS,
         "reminder_days": settings.HEADSHOT_REMINDER_DAYS,
         "export_hours": settings.DATA_EXPORT_TTL_HOURS,
+        "unconfirmed_days": settings.UNCONFIRMED_ACCOUNT_DAYS,
         "consent_text": CONSENT_TEXT,
         "consent_version": CONSENT_VERSION,
     }

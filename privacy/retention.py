@@ -6,7 +6,9 @@ Run by `cleanup_temp_files` (cron, hourly) after the temporary files' own policy
   them for re-scoring, and catches any an order kept by ending some other way;
 - headshots go HEADSHOT_RETENTION_DAYS after delivery (or at the later date one "keep them"
   chose), after one reminder e-mail HEADSHOT_REMINDER_DAYS before;
-- data exports go when their link expires.
+- data exports go when their link expires;
+- an account whose sign-in code was never entered goes UNCONFIRMED_ACCOUNT_DAYS later (asking
+  for a code makes the account: accounts/sign_in.py), unless it holds anything at all.
 Each rule counts what it deleted per day (`RetentionDeletion`) for the staff dashboard. Every
 step is a conditional update, so two cron runs at once neither delete nor e-mail twice.
 """
@@ -17,11 +19,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from lib.storage import delete_quietly
 from privacy.models import DataExport, RetentionDeletion
 from privacy.notifications import notify_headshots_expiring
@@ -51,6 +55,7 @@ def apply_retention(*, temp_files: int = 0, now: datetime | None = None) -> Rete
     report.reminded = remind_before_deletion(now=now)
     report.deleted[Rule.HEADSHOTS] = delete_due_headshots(now=now)
     report.deleted[Rule.EXPORTS] = delete_expired_exports(now=now)
+    report.deleted[Rule.UNCONFIRMED] = delete_unconfirmed_accounts(now=now)
     for rule, count in report.deleted.items():
         count_deletions(rule=rule, count=count, day=now.date())
     return report
@@ -175,3 +180,28 @@ def retention_figures(*, days: int = 30) -> list[RetentionDeletion]:
     """What each rule deleted per day over the last `days` days, newest first (dashboard)."""
     since = timezone.now().date() - timedelta(days=days)
     return list(RetentionDeletion.objects.filter(day__gte=since))
+
+
+def delete_unconfirmed_accounts(*, now: datetime) -> int:
+    """Accounts made by asking for a code that was never entered: an address someone typed (maybe
+    not their own) is not kept. Only accounts that never signed in, whose every address is
+    unconfirmed, and that hold no order, credit, purchase, token or request of any kind."""
+    cutoff = now - timedelta(days=settings.UNCONFIRMED_ACCOUNT_DAYS)
+    confirmed = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
+    unconfirmed = EmailAddress.objects.filter(user=OuterRef("pk"), verified=False)
+    candidates = User.objects.filter(
+        Exists(unconfirmed), ~Exists(confirmed),
+        date_joined__lte=cutoff, last_login__isnull=True, is_staff=False, is_superuser=False,
+        headshot_models__isnull=True, credit_movements__isnull=True, purchases__isnull=True,
+        api_tokens__isnull=True, data_exports__isnull=True, accounterasure__isnull=True,
+        socialaccount__isnull=True,
+    )  # fmt: skip
+    deleted = 0
+    for user in candidates.distinct():
+        with transaction.atomic():
+            EmailAddress.objects.filter(user=user).delete()
+            user.delete()
+        deleted += 1
+    if deleted:
+        logger.info("deleted %d accounts whose sign-in code was never entered", deleted)
+    return deleted

@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -182,3 +183,39 @@ def test_the_dashboard_shows_what_each_rule_deleted_per_day(
     row = page[page.index('id="retention"') :]
     assert "<td>2026-05-31</td><td>retratos</td><td>1</td>" in row
     assert "<td>2026-05-31</td><td>datos faciales</td><td>1</td>" in row
+
+
+def ask_for_a_code(email: str) -> None:
+    """ "Entrar" with an address, in a browser of its own; the code is never entered."""
+    Client().post(reverse("account_request_login_code"), {"email": email})
+
+
+@pytest.mark.django_db
+def test_an_address_whose_sign_in_code_was_never_entered_goes_after_two_days(
+    alice: User,
+) -> None:
+    asked = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    with freeze_time(asked):
+        ask_for_a_code("typo@example.com")
+        ask_for_a_code("buyer@example.com")
+    typo = User.objects.get(email="typo@example.com")  # asking made the account, unconfirmed
+    buyer = User.objects.get(email="buyer@example.com")
+    Order.objects.create(
+        user=buyer, name="P", package="professional", subject_type="man", status=Status.FAILED
+    )
+    with freeze_time(asked + timedelta(hours=1)):
+        ask_for_a_code("late@example.com")
+
+    cron(asked + timedelta(days=1, hours=23))
+    kept_early = User.objects.filter(pk=typo.pk).exists()
+    cron(asked + timedelta(days=2, minutes=1))
+
+    assert kept_early
+    assert not User.objects.filter(pk=typo.pk).exists()
+    assert not EmailAddress.objects.filter(email="typo@example.com").exists()
+    # Not yet two days old, holding an order, or confirmed (alice): kept.
+    assert set(User.objects.values_list("email", flat=True)) == {
+        "alice@example.com", "buyer@example.com", "late@example.com",
+    }  # fmt: skip
+    counted = RetentionDeletion.objects.get(rule="unconfirmed")
+    assert counted.count == 1
