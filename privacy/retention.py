@@ -97,11 +97,7 @@ def due_by(moment: datetime) -> Q:
 
 def due_date(order: Order) -> datetime | None:
     """When this order's headshots go (None before delivery)."""
-    if order.headshots_kept_until is not None:
-        return order.headshots_kept_until
-    if order.ready_at is None:
-        return None
-    return order.ready_at + timedelta(days=settings.HEADSHOT_RETENTION_DAYS)
+    return order.headshots_due_at
 
 
 def delivered_orders() -> QuerySet[Order]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -167,6 +168,16 @@ class Order(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def headshots_due_at(self) -> datetime | None:
+        """When the headshots will be deleted: the "keep them" date once one was chosen, else
+        delivery plus HEADSHOT_RETENTION_DAYS; None before delivery and once they are gone."""
+        if self.headshots_deleted_at is not None or self.ready_at is None:
+            return None
+        if self.headshots_kept_until is not None:
+            return self.headshots_kept_until
+        return self.ready_at + timedelta(days=settings.HEADSHOT_RETENTION_DAYS)
 
     def move_to(self, new_status: Status, **fields: Any) -> bool:
         """Change the status from the one this instance holds, with `fields` written alongside.

@@ -219,3 +219,22 @@ def test_an_address_whose_sign_in_code_was_never_entered_goes_after_two_days(
     }  # fmt: skip
     counted = RetentionDeletion.objects.get(rule="unconfirmed")
     assert counted.count == 1
+
+
+@pytest.mark.django_db
+def test_the_order_page_says_until_when_the_headshots_are_kept_and_offers_to_keep_them(
+    client: Client, alice: User
+) -> None:
+    order = delivered_order(alice)  # delivered on 1 March 2026, kept 90 days
+    keep = reverse("headshots_keep", kwargs={"order_uuid": order.uuid})
+    client.force_login(alice)
+
+    with freeze_time(DELIVERED + timedelta(days=3)):
+        before = client.get(order.get_absolute_url()).content.decode()
+        client.post(keep)
+        after = client.get(order.get_absolute_url()).content.decode()
+
+    assert "Guardamos estas fotos hasta el 30 de mayo de 2026" in before
+    assert f'href="{keep}"' in before
+    assert "Guardamos estas fotos hasta el 28 de agosto de 2026" in after
+    assert f'href="{keep}"' not in after  # kept once already
