@@ -10,10 +10,21 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from accounts.models import User
 from tests.training.conftest import face_jpeg
+
+# What a person waits for, at most, before an expectation fails: Playwright's 5 s default was
+# short for a page of forty previews on 2 cores running three test workers.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,12 +10,20 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 
 from accounts.models import User
 from payments.models import Purchase, PurchaseState
 from payments.revenue import revenue_figures
 from tests.conftest import make_staff
 from training.models import Order
+
+
+@pytest.fixture(autouse=True)
+def _midday() -> Iterator[None]:
+    """Days are counted in local time: at midday, no test's rows straddle a midnight."""
+    with freeze_time("2026-06-15 12:00:00", tick=True):
+        yield
 
 
 def purchase(user: User, pack: str, cents: int, state: str, days_ago: int, **extra: Any) -> None:
