@@ -126,6 +126,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),  # what the URL's query names wins
     }
 # Bounded waits (libpq waits for a connection forever; redis-py's bound is its version's
 # default): a server that accepts and never answers fails a request or a task, never hangs it.

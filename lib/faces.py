@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,8 +58,11 @@ DETECTION_SCORE = 0.4
 # The same pixels always give the same boxes and descriptor, and the same photo comes back: sent
 # again for a second order, tried again after a refusal, an output scored again on a retry (and
 # the test suite's few synthetic faces, thousands of times). The last answers are kept by a
-# digest of the pixels (about 0.3 ms for a face's part, against 100 ms for its descriptor).
+# digest of the pixels (about 0.3 ms for a face's part, against 100 ms for its descriptor), first
+# in, first out; a descriptor is face data, so answers older than an hour are dropped whenever
+# the process next looks at a face.
 REMEMBERED_ANSWERS = 1024
+REMEMBERED_SECONDS = 3600.0
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 Descriptor = tuple[float, ...]
@@ -94,11 +98,11 @@ _loading = threading.Lock()
 _detecting = threading.Lock()
 _describing = threading.Lock()
 _remembering = threading.Lock()
-_answers: OrderedDict[bytes, object] = OrderedDict()
+_answers: OrderedDict[bytes, tuple[float, object]] = OrderedDict()
 
 
 def forget_answers() -> None:
-    """Forget every remembered answer: for benchmarks, which must measure the work itself."""
+    """Forget every remembered answer: for benchmarks and tests that must see the work done."""
     with _remembering:
         _answers.clear()
 
@@ -109,15 +113,22 @@ def _recalled[Answer](pixels: np.ndarray, detail: object, work: Callable[[], Ans
     digest.update(pixels.data if pixels.flags.c_contiguous else pixels.tobytes())
     key = digest.digest()
     with _remembering:
+        _drop_old_answers(time.monotonic())
         if key in _answers:
-            _answers.move_to_end(key)
-            return _answers[key]  # type: ignore[return-value]
+            return _answers[key][1]  # type: ignore[return-value]
     answer = work()
     with _remembering:
-        _answers[key] = answer
+        _answers.pop(key, None)  # a twin computed meanwhile: this one goes last, newest
+        _answers[key] = (time.monotonic(), answer)
         while len(_answers) > REMEMBERED_ANSWERS:
             _answers.popitem(last=False)
     return answer
+
+
+def _drop_old_answers(now: float) -> None:
+    """Drop the answers older than REMEMBERED_SECONDS (the oldest come first); under the lock."""
+    while _answers and now - next(iter(_answers.values()))[0] >= REMEMBERED_SECONDS:
+        _answers.popitem(last=False)
 
 
 @cache
@@ -175,7 +186,9 @@ def _detect(grey: Image.Image, side: int, *, upsample: int, size: tuple[int, int
     import numpy as np
 
     small = np.asarray(_shrunk(grey, min(1.0, side / max(grey.size))))
-    rectangles = _recalled(small, ("detect", upsample), lambda: _detect_here(small, upsample))
+    rectangles = _recalled(
+        small, ("detect", upsample), lambda: tuple(_detect_here(small, upsample))
+    )
     factor = size[0] / small.shape[1]
     return sorted(
         (_scaled_box(rectangle, factor, size) for rectangle in rectangles),

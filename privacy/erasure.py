@@ -18,7 +18,7 @@ order's columns and left the dashboard's spend figures short; the emptied row ke
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
@@ -77,19 +77,46 @@ def account_erase(
     erasure = AccountErasure.objects.filter(pk=erasure_id).first()
     if erasure is None or erasure.finished_at is not None:
         return True
-    if not erasure.claim(lease=ERASURE_LEASE):
+    token = erasure.claim(lease=ERASURE_LEASE)
+    if token is None:
         logger.info("erasure %s is under way in another worker", erasure.pk)
         return False
+    erasure.refresh_from_db()  # what the last holder left: the user may be gone already
+    lease = _Lease(erasure, token)
     try:
-        _erase(erasure, gateway=gateway, storage=storage)
+        _erase(erasure, lease=lease, gateway=gateway, storage=storage)
+    except LeaseLost:
+        logger.warning("erasure %s: the lease ran out and another worker took it", erasure.pk)
+        return False
     except BaseException:
-        erasure.release()
+        erasure.release(lease.token)
         raise
     return True
 
 
+class LeaseLost(Exception):
+    """This worker's lease on an erasure ran out and another worker holds it now."""
+
+
+class _Lease:
+    """The token of a held erasure, renewed between steps so that a long one stays ours."""
+
+    def __init__(self, erasure: AccountErasure, token: datetime) -> None:
+        self.erasure, self.token = erasure, token
+
+    def renew(self) -> None:
+        token = self.erasure.renew(self.token, lease=ERASURE_LEASE)
+        if token is None:
+            raise LeaseLost(self.erasure.pk)
+        self.token = token
+
+
 def _erase(
-    erasure: AccountErasure, *, gateway: ReplicateGateway | None, storage: Storage | None
+    erasure: AccountErasure,
+    *,
+    lease: _Lease,
+    gateway: ReplicateGateway | None,
+    storage: Storage | None,
 ) -> None:
     """Every step of an erasure this worker holds, then the goodbye and the finish."""
     storage = storage or default_storage
@@ -98,13 +125,13 @@ def _erase(
         gateway = gateway or client_from_settings()
         for order in Order.objects.filter(user=user):
             order_erase(order, gateway=gateway, storage=storage)
+            lease.renew()
         delete_user_files(user, storage=storage)
         delete_user_rows(user)
+    lease.renew()  # the goodbye goes only from the worker that holds the erasure
     if erasure.email:
         notify_account_deleted(email=erasure.email, language=erasure.language or "es")
-    AccountErasure.objects.filter(pk=erasure.pk).update(
-        finished_at=timezone.now(), email="", last_error="", working_until=None
-    )
+    erasure.finish(lease.token)
     logger.info("erasure %s finished", erasure.pk)
 
 

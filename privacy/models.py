@@ -7,7 +7,7 @@ e-mail has gone.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -44,19 +44,38 @@ class AccountErasure(models.Model):
     def __str__(self) -> str:
         return f"erasure {self.pk} ({'done' if self.finished_at else 'under way'})"
 
-    def claim(self, *, lease: timedelta) -> bool:
-        """Take the erasure for `lease` (False when it is finished or another worker holds it);
-        a worker that dies lets the lease run out, and cron's next run takes over."""
+    def claim(self, *, lease: timedelta) -> datetime | None:
+        """Take the erasure for `lease`; the lease's end is the holder's token. None when it is
+        finished or another worker holds it. A worker that dies lets the lease run out, and
+        cron's next run takes over."""
         now = timezone.now()
         free = Q(working_until__isnull=True) | Q(working_until__lt=now)
+        token = now + lease
         taken = AccountErasure.objects.filter(free, pk=self.pk, finished_at__isnull=True).update(
-            working_until=now + lease
+            working_until=token
         )
-        return taken == 1
+        return token if taken == 1 else None
 
-    def release(self) -> None:
-        """Give the erasure back after a failed attempt, for the retry or cron to take."""
-        AccountErasure.objects.filter(pk=self.pk).update(working_until=None)
+    def renew(self, token: datetime, *, lease: timedelta) -> datetime | None:
+        """Hold the erasure `lease` longer; None when the lease ran out and another took it."""
+        renewed = timezone.now() + lease
+        held = AccountErasure.objects.filter(
+            pk=self.pk, working_until=token, finished_at__isnull=True
+        ).update(working_until=renewed)
+        return renewed if held == 1 else None
+
+    def release(self, token: datetime) -> None:
+        """Give the erasure back after a failed attempt (if still ours), for a retry or cron."""
+        AccountErasure.objects.filter(pk=self.pk, working_until=token).update(working_until=None)
+
+    def finish(self, token: datetime) -> bool:
+        """Mark it done and forget the address, if the lease is still ours."""
+        return (
+            AccountErasure.objects.filter(
+                pk=self.pk, working_until=token, finished_at__isnull=True
+            ).update(finished_at=timezone.now(), email="", last_error="", working_until=None)
+            == 1
+        )
 
 
 class DataExport(models.Model):

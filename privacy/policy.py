@@ -7,6 +7,7 @@ retention rules, the processors and the consent actually are.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
@@ -41,6 +42,15 @@ def processors() -> list[Processor]:
     ]
 
 
+def failed_face_data_kept() -> timedelta:
+    """How long a failed order keeps its face data: as long as its photos, for a staff retry
+    (TEMP_RETENTION_HOURS), or FACE_DATA_RETENTION_DAYS when that is longer."""
+    return max(
+        timedelta(hours=settings.TEMP_RETENTION_HOURS),
+        timedelta(days=settings.FACE_DATA_RETENTION_DAYS),
+    )
+
+
 def policy_facts() -> dict[str, object]:
     """Everything the page states, straight from the settings."""
     return {
@@ -50,6 +60,7 @@ def policy_facts() -> dict[str, object]:
         "processors": processors(),
         "temp_hours": settings.TEMP_RETENTION_HOURS,
         "face_days": settings.FACE_DATA_RETENTION_DAYS,
+        "face_failed_hours": int(failed_face_data_kept().total_seconds() // 3600),
         "headshot_days": settings.HEADSHOT_RETENTION_DAYS,
         "reminder_days": settings.HEADSHOT_REMINDER_DAYS,
         "export_hours": settings.DATA_EXPORT_TTL_HOURS,

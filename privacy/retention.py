@@ -1,9 +1,10 @@
 """Retention: face data, headshots and exports do not outlive what the privacy page promises.
 
 Run by `cleanup_temp_files` (cron, hourly) after the temporary files' own policy:
-- face descriptors of an order go in the very update that delivers, fails or cancels it
+- face descriptors of an order go in the very update that delivers or cancels it
   (Order.move_to); this rule empties them FACE_DATA_RETENTION_DAYS later when a setting keeps
-  them for re-scoring, and catches any an order kept by ending some other way;
+  them for re-scoring, a failed order's when its photos go (a staff retry needs them), and any
+  an order kept by ending some other way;
 - headshots go HEADSHOT_RETENTION_DAYS after delivery (or at the later date one "keep them"
   chose), after one reminder e-mail HEADSHOT_REMINDER_DAYS before;
 - data exports go when their link expires;
@@ -21,6 +22,7 @@ from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -29,6 +31,7 @@ from accounts.models import User
 from lib.storage import delete_quietly
 from privacy.models import DataExport, RetentionDeletion
 from privacy.notifications import notify_headshots_expiring
+from privacy.policy import failed_face_data_kept
 from training.lifecycle import delete_headshot_files
 from training.models import Order, Status
 
@@ -79,7 +82,7 @@ def delete_face_data(*, now: datetime) -> int:
     cutoff = now - timedelta(days=settings.FACE_DATA_RETENTION_DAYS)
     finished = (
         Q(status=Status.READY, ready_at__lte=cutoff)
-        | Q(status=Status.FAILED, failed_at__lte=cutoff)
+        | Q(status=Status.FAILED, failed_at__lte=now - failed_face_data_kept())
         | Q(status=Status.CANCELED, canceled_at__lte=cutoff)
         | Q(deleted_at__isnull=False)
     )
@@ -185,19 +188,26 @@ def delete_unconfirmed_accounts(*, now: datetime) -> int:
     cutoff = now - timedelta(days=settings.UNCONFIRMED_ACCOUNT_DAYS)
     confirmed = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
     unconfirmed = EmailAddress.objects.filter(user=OuterRef("pk"), verified=False)
+    # Only what the sign-in made: an unusable password ("!"), still active (an account staff
+    # disabled blocks its address), and nothing a person or staff member added since.
     candidates = User.objects.filter(
         Exists(unconfirmed), ~Exists(confirmed),
-        date_joined__lte=cutoff, last_login__isnull=True, is_staff=False, is_superuser=False,
+        date_joined__lte=cutoff, last_login__isnull=True, is_active=True,
+        password__startswith=UNUSABLE_PASSWORD_PREFIX, is_staff=False, is_superuser=False,
         headshot_models__isnull=True, credit_movements__isnull=True, purchases__isnull=True,
         api_tokens__isnull=True, data_exports__isnull=True, accounterasure__isnull=True,
         socialaccount__isnull=True,
     )  # fmt: skip
     deleted = 0
-    for user in candidates.distinct():
+    for user_id in list(candidates.values_list("pk", flat=True).distinct()):
         with transaction.atomic():
-            EmailAddress.objects.filter(user=user).delete()
-            user.delete()
-        deleted += 1
+            # Locked and asked again: a sign-in or a grant meanwhile keeps the account.
+            if User.objects.select_for_update().filter(pk=user_id).exists() and (
+                candidates.filter(pk=user_id).exists()
+            ):
+                EmailAddress.objects.filter(user_id=user_id).delete()
+                User.objects.filter(pk=user_id).delete()
+                deleted += 1
     if deleted:
         logger.info("deleted %d accounts whose sign-in code was never entered", deleted)
     return deleted

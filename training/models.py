@@ -57,6 +57,10 @@ ALLOWED_MOVES: dict[str, frozenset[str]] = {
     Status.CANCELED: frozenset(),
 }
 FINAL_STATUSES = frozenset({Status.READY, Status.FAILED, Status.CANCELED})
+# Where an order's face data goes in the same write. A failed order keeps it as long as its
+# photos (TEMP_RETENTION_HOURS), since a staff retry scores the new headshots with it; the
+# retention cron (privacy/retention.py) empties it then.
+FACE_DATA_ENDS = frozenset({Status.READY, Status.CANCELED})
 IN_PROGRESS_STATUSES = frozenset(
     {Status.UPLOADING, Status.QUEUED, Status.TRAINING, Status.GENERATING}
 )
@@ -191,7 +195,7 @@ class Order(models.Model):
         changes = {"status": new_status, "updated_at": now, **fields}
         if timestamp_field := STATUS_TIMESTAMPS.get(new_status):
             changes.setdefault(timestamp_field, now)
-        if new_status in FINAL_STATUSES and settings.FACE_DATA_RETENTION_DAYS == 0:
+        if new_status in FACE_DATA_ENDS and settings.FACE_DATA_RETENTION_DAYS == 0:
             changes.setdefault("face_embeddings", [])  # the privacy page's promise: not kept
         moved = Order.objects.filter(pk=self.pk, status=self.status).update(**changes)
         if moved != 1:

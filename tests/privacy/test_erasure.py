@@ -235,3 +235,25 @@ def test_cron_leaves_an_erasure_under_way_alone_until_its_worker_is_lost(alice: 
         assert account_erase(erasure_id=erasure.pk)
 
     assert AccountErasure.objects.get().finished_at is not None
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_lease_ran_out_can_neither_finish_nor_free_the_erasure(
+    alice: User,
+) -> None:
+    erasure = account_erasure_request(user=alice)
+    started = timezone.now()
+    with freeze_time(started):
+        first = erasure.claim(lease=ERASURE_LEASE)
+    with freeze_time(started + ERASURE_LEASE + timedelta(minutes=1)):  # the first seems lost
+        second = erasure.claim(lease=ERASURE_LEASE)
+        assert first is not None
+        assert second is not None
+
+        assert erasure.renew(first, lease=ERASURE_LEASE) is None
+        erasure.release(first)
+        assert not erasure.finish(first)
+        assert erasure.claim(lease=ERASURE_LEASE) is None  # still the second worker's
+        assert erasure.finish(second)
+
+    assert AccountErasure.objects.get().finished_at is not None

@@ -69,17 +69,21 @@ def test_face_data_goes_when_the_order_is_delivered_or_fails(alice: User) -> Non
     )  # fmt: skip
 
     cron(DELIVERED + timedelta(minutes=5))
+    failed_kept = Order.objects.get(pk=failed.pk).face_embeddings  # for a staff retry
+    cron(DELIVERED + timedelta(hours=24, minutes=1))  # TEMP_RETENTION_HOURS: its photos' time
 
     assert Order.objects.get(pk=ready.pk).face_embeddings == []
+    assert failed_kept == [[0.2] * 128]
     assert Order.objects.get(pk=failed.pk).face_embeddings == []
     assert Order.objects.get(pk=running.pk).face_embeddings == [[0.3] * 128]
     assert files_of(ready) != []  # the headshots are not due yet
-    counted = RetentionDeletion.objects.get(rule="face_data")
-    assert (counted.day, counted.count) == (DELIVERED.date(), 2)
+    counted = RetentionDeletion.objects.filter(rule="face_data").order_by("day")
+    next_day = (DELIVERED + timedelta(days=1)).date()
+    assert [(row.day, row.count) for row in counted] == [(DELIVERED.date(), 1), (next_day, 1)]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("final", [Status.READY, Status.FAILED, Status.CANCELED])
+@pytest.mark.parametrize("final", [Status.READY, Status.CANCELED])
 def test_face_data_goes_the_moment_the_order_ends_without_waiting_for_cron(
     alice: User, final: Status
 ) -> None:
@@ -91,6 +95,24 @@ def test_face_data_goes_the_moment_the_order_ends_without_waiting_for_cron(
     assert order.move_to(final)
 
     assert Order.objects.get(pk=order.pk).face_embeddings == []
+
+
+@pytest.mark.django_db
+def test_a_failed_order_keeps_its_face_data_for_a_retry_and_the_page_says_how_long(
+    alice: User, client: Client
+) -> None:
+    order = Order.objects.create(
+        user=alice, name="R", package="professional", subject_type="man",
+        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
+    )  # fmt: skip
+
+    assert order.move_to(Status.FAILED)
+
+    assert Order.objects.get(pk=order.pk).face_embeddings == [[0.3] * 128]
+    page = client.get(reverse("privacy")).content.decode()
+    assert "se borran en cuanto te entregamos los retratos." in page
+    assert "Si el pedido falla, se guardan con tus fotos" in page
+    assert "como mucho 24 horas." in page
 
 
 @pytest.mark.django_db
@@ -198,6 +220,12 @@ def test_an_address_whose_sign_in_code_was_never_entered_goes_after_two_days(
     with freeze_time(asked):
         ask_for_a_code("typo@example.com")
         ask_for_a_code("buyer@example.com")
+        ask_for_a_code("blocked@example.com")
+        made_by_staff = User.objects.create_user(
+            email="staff-made@example.com", password="a-password-staff-chose-42"
+        )
+        EmailAddress.objects.create(user=made_by_staff, email=made_by_staff.email)
+    User.objects.filter(email="blocked@example.com").update(is_active=False)  # staff blocked it
     typo = User.objects.get(email="typo@example.com")  # asking made the account, unconfirmed
     buyer = User.objects.get(email="buyer@example.com")
     Order.objects.create(
@@ -213,9 +241,11 @@ def test_an_address_whose_sign_in_code_was_never_entered_goes_after_two_days(
     assert kept_early
     assert not User.objects.filter(pk=typo.pk).exists()
     assert not EmailAddress.objects.filter(email="typo@example.com").exists()
-    # Not yet two days old, holding an order, or confirmed (alice): kept.
+    # Not yet two days old, holding an order, confirmed (alice), blocked by staff (the block
+    # stays) or made by staff with a password: kept.
     assert set(User.objects.values_list("email", flat=True)) == {
-        "alice@example.com", "buyer@example.com", "late@example.com",
+        "alice@example.com", "buyer@example.com", "late@example.com", "blocked@example.com",
+        "staff-made@example.com",
     }  # fmt: skip
     counted = RetentionDeletion.objects.get(rule="unconfirmed")
     assert counted.count == 1
@@ -234,7 +264,7 @@ def test_the_order_page_says_until_when_the_headshots_are_kept_and_offers_to_kee
         client.post(keep)
         after = client.get(order.get_absolute_url()).content.decode()
 
-    assert "Guardamos estas fotos hasta el 30 de mayo de 2026" in before
+    assert "Guardamos estos retratos hasta el 30 de mayo de 2026" in before
     assert f'href="{keep}"' in before
-    assert "Guardamos estas fotos hasta el 28 de agosto de 2026" in after
+    assert "Guardamos estos retratos hasta el 28 de agosto de 2026" in after
     assert f'href="{keep}"' not in after  # kept once already

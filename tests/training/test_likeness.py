@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from PIL import Image
 from skimage import data
 
@@ -112,3 +113,26 @@ def test_it_describes_a_photo_seen_before_at_once_and_tells_photos_apart(
     assert len(networks_run) == 2  # the stranger's; the photo seen before was not described again
     assert other.descriptor != first.descriptor
     assert faces.distance(other.descriptor or (), first.descriptor or ()) > faces.SAME_PERSON
+
+
+def test_it_forgets_a_face_after_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    networks_run: list[object] = []
+    real_run = faces.face_process.run
+
+    def counted_run(function: Any, *args: object) -> Any:
+        networks_run.append(function)
+        return real_run(function, *args)
+
+    monkeypatch.setattr(faces.face_process, "run", counted_run)
+    faces.forget_answers()
+    photo = face_image(1, long_side=900)
+    with freeze_time("2026-06-15 12:00:00") as clock:
+        faces.find_faces(photo)
+        clock.tick(faces.REMEMBERED_SECONDS - 1)
+        faces.find_faces(photo)
+        runs_within_the_hour = len(networks_run)
+        clock.tick(2)
+        faces.find_faces(photo)
+
+    assert runs_within_the_hour == 1
+    assert len(networks_run) == 2  # a descriptor is face data: not kept longer
