@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
-import freezegun
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
@@ -27,9 +26,6 @@ from django.utils import translation
 from moto.server import ThreadedMotoServer
 
 from accounts.models import User
-
-# pytest's own clock is never frozen: a test that moves time keeps its reported duration true.
-freezegun.configure(extend_ignore_list=["_pytest"])
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,13 +16,6 @@ from payments.models import Purchase, PurchaseState
 from payments.revenue import revenue_figures
 from tests.conftest import make_staff
 from training.models import Order
-
-
-@pytest.fixture(autouse=True)
-def _midday() -> Iterator[None]:
-    """Days are counted in local time: at midday, no test's rows straddle a midnight."""
-    with freeze_time("2026-06-15 12:00:00", tick=True):
-        yield
 
 
 def purchase(user: User, pack: str, cents: int, state: str, days_ago: int, **extra: Any) -> None:
@@ -43,6 +35,10 @@ def order(user: User, cost: str, days_ago: int) -> None:
 
 @pytest.fixture
 def sales(alice: User, bob: User) -> None:
+    make_sales(alice, bob)
+
+
+def make_sales(alice: User, bob: User) -> None:
     purchase(alice, "one", 1900, PurchaseState.PAID, days_ago=0)
     purchase(bob, "three", 4900, PurchaseState.PAID, days_ago=0)
     purchase(bob, "one", 1900, PurchaseState.REFUNDED, days_ago=1, refunded_cents=1900)
@@ -54,7 +50,11 @@ def sales(alice: User, bob: User) -> None:
     order(bob, "2.0000", days_ago=3)  # a day without sales still shows its spend
 
 
-def test_it_counts_revenue_per_day_with_refunds_off_and_spend_beside(sales: None) -> None:
+@freeze_time("2026-06-15 12:00:00", tick=True)  # days are local: none straddles a midnight
+def test_it_counts_revenue_per_day_with_refunds_off_and_spend_beside(
+    alice: User, bob: User
+) -> None:
+    make_sales(alice, bob)
     by_day = revenue_figures().by_day
     today, yesterday, three_days_ago = (
         (timezone.localdate() - timedelta(days=n)).isoformat() for n in (0, 1, 3)
