@@ -202,9 +202,8 @@ def delete_unconfirmed_accounts(*, now: datetime) -> int:
     for user_id in list(candidates.values_list("pk", flat=True).distinct()):
         with transaction.atomic():
             # Locked and asked again: a sign-in or a grant meanwhile keeps the account.
-            if User.objects.select_for_update().filter(pk=user_id).exists() and (
-                candidates.filter(pk=user_id).exists()
-            ):
+            locked = User.objects.select_for_update().filter(pk=user_id).values_list("pk")
+            if list(locked) and candidates.filter(pk=user_id).exists():
                 EmailAddress.objects.filter(user_id=user_id).delete()
                 User.objects.filter(pk=user_id).delete()
                 deleted += 1

@@ -42,6 +42,14 @@ def delivered_order(user: User, *, ready_at: datetime = DELIVERED, **fields: Any
     return order
 
 
+def running_order(user: User) -> Order:
+    """An order making its headshots, with the person's face descriptors."""
+    return Order.objects.create(
+        user=user, name="R", package="professional", subject_type="man",
+        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
+    )  # fmt: skip
+
+
 def cron(at: datetime) -> str:
     out = StringIO()
     with freeze_time(at):
@@ -63,10 +71,7 @@ def test_face_data_goes_when_the_order_is_delivered_or_fails(alice: User) -> Non
         user=alice, name="F", package="professional", subject_type="man", status=Status.FAILED,
         failed_at=DELIVERED, face_embeddings=[[0.2] * 128],
     )  # fmt: skip
-    running = Order.objects.create(
-        user=alice, name="R", package="professional", subject_type="man",
-        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
-    )  # fmt: skip
+    running = running_order(alice)
 
     cron(DELIVERED + timedelta(minutes=5))
     failed_kept = Order.objects.get(pk=failed.pk).face_embeddings  # for a staff retry
@@ -87,10 +92,7 @@ def test_face_data_goes_when_the_order_is_delivered_or_fails(alice: User) -> Non
 def test_face_data_goes_the_moment_the_order_ends_without_waiting_for_cron(
     alice: User, final: Status
 ) -> None:
-    order = Order.objects.create(
-        user=alice, name="R", package="professional", subject_type="man",
-        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
-    )  # fmt: skip
+    order = running_order(alice)
 
     assert order.move_to(final)
 
@@ -101,10 +103,7 @@ def test_face_data_goes_the_moment_the_order_ends_without_waiting_for_cron(
 def test_a_failed_order_keeps_its_face_data_for_a_retry_and_the_page_says_how_long(
     alice: User, client: Client
 ) -> None:
-    order = Order.objects.create(
-        user=alice, name="R", package="professional", subject_type="man",
-        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
-    )  # fmt: skip
+    order = running_order(alice)
 
     assert order.move_to(Status.FAILED)
 
@@ -120,10 +119,7 @@ def test_a_setting_keeps_face_data_for_some_days_after_the_order_ends(
     alice: User, settings: Any
 ) -> None:
     settings.FACE_DATA_RETENTION_DAYS = 10
-    order = Order.objects.create(
-        user=alice, name="R", package="professional", subject_type="man",
-        status=Status.GENERATING, face_embeddings=[[0.3] * 128],
-    )  # fmt: skip
+    order = running_order(alice)
     with freeze_time(DELIVERED):
         order.move_to(Status.READY)
 

@@ -90,18 +90,24 @@ def test_the_reference_is_the_persons_photos_medoid_not_an_odd_one() -> None:
     assert faces.distance(centre, person_descriptors()[0]) < 0.35
 
 
-def test_it_describes_a_photo_seen_before_at_once_and_tells_photos_apart(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    networks_run: list[object] = []
+@pytest.fixture
+def networks_run(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every descriptor network run from now on (the real one, counted); nothing remembered."""
+    runs: list[object] = []
     real_run = faces.face_process.run
 
     def counted_run(function: Any, *args: object) -> Any:
-        networks_run.append(function)
+        runs.append(function)
         return real_run(function, *args)
 
     monkeypatch.setattr(faces.face_process, "run", counted_run)
-    faces.forget_answers()  # nothing seen before this test
+    faces.forget_answers()  # nothing seen before the test
+    return runs
+
+
+def test_it_describes_a_photo_seen_before_at_once_and_tells_photos_apart(
+    networks_run: list[object],
+) -> None:
     photo = face_image(1, long_side=900)
     first = faces.find_faces(photo)[0]
     assert len(networks_run) == 1
@@ -115,16 +121,7 @@ def test_it_describes_a_photo_seen_before_at_once_and_tells_photos_apart(
     assert faces.distance(other.descriptor or (), first.descriptor or ()) > faces.SAME_PERSON
 
 
-def test_it_forgets_a_face_after_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
-    networks_run: list[object] = []
-    real_run = faces.face_process.run
-
-    def counted_run(function: Any, *args: object) -> Any:
-        networks_run.append(function)
-        return real_run(function, *args)
-
-    monkeypatch.setattr(faces.face_process, "run", counted_run)
-    faces.forget_answers()
+def test_it_forgets_a_face_after_an_hour(networks_run: list[object]) -> None:
     photo = face_image(1, long_side=900)
     with freeze_time("2026-06-15 12:00:00") as clock:
         faces.find_faces(photo)
